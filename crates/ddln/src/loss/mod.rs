@@ -1,0 +1,70 @@
+//! Losses of the form `L(theta) = sum_i ell(<x_i, theta>, y_i)`.
+//!
+//! **Scaling convention.** The squared loss is the paper's `sum_i (<x_i, theta> - y_i)^2`
+//! with *no* factor 1/2, so its gradient is `2 X^T (X theta - y)`. A factor 1/2 would
+//! stretch the time axis of every gradient-flow figure by 2.
+
+mod logistic;
+mod square;
+
+use serde::{Deserialize, Serialize};
+
+/// A loss that is a sum over samples of a scalar function of the prediction `z = <x_i, theta>`.
+///
+/// Implementors give the value and the derivative in `z` of one sample's term together,
+/// so that the gradient kernel reads each row of X once.
+pub trait SampleLoss {
+    /// `(ell(z, y), d ell / d z (z, y))` for one sample.
+    fn value_and_slope(&self, z: f64, y: f64) -> (f64, f64);
+}
+
+/// The losses `ddln` knows. Add a variant (and a file) to add a loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Loss {
+    /// `sum_i (<x_i, theta> - y_i)^2` (no 1/2), the paper's loss.
+    #[default]
+    Square,
+    /// `sum_i log(1 + exp(-y_i <x_i, theta>))`, labels `y_i` in {-1, +1}.
+    Logistic,
+}
+
+impl SampleLoss for Loss {
+    #[inline(always)]
+    fn value_and_slope(&self, z: f64, y: f64) -> (f64, f64) {
+        match self {
+            Loss::Square => square::value_and_slope(z, y),
+            Loss::Logistic => logistic::value_and_slope(z, y),
+        }
+    }
+}
+
+impl Loss {
+    /// Parses `"square"` or `"logistic"`.
+    pub fn from_name(name: &str) -> crate::Result<Self> {
+        match name {
+            "square" => Ok(Loss::Square),
+            "logistic" => Ok(Loss::Logistic),
+            other => Err(crate::DdlnError::invalid(
+                "loss",
+                format!("unknown loss `{other}`; expected `square` or `logistic`"),
+            )),
+        }
+    }
+
+    /// The name used in configs and summaries.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Loss::Square => "square",
+            Loss::Logistic => "logistic",
+        }
+    }
+
+    /// The formula, as printed in summaries.
+    pub fn convention(&self) -> &'static str {
+        match self {
+            Loss::Square => "L(theta) = sum_i (<x_i, theta> - y_i)^2 (no factor 1/2; gradient 2 X^T (X theta - y))",
+            Loss::Logistic => "L(theta) = sum_i log(1 + exp(-y_i <x_i, theta>))",
+        }
+    }
+}

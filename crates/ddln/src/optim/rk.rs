@@ -1,0 +1,382 @@
+//! An adaptive explicit Runge-Kutta integrator for any [`Tableau`], with step-size
+//! control on a mixed relative/absolute error norm and exact landing on output times.
+//!
+//! All work arrays are allocated once before the loop; a step allocates nothing.
+
+use serde::{Deserialize, Serialize};
+
+use super::tableau::Tableau;
+use super::{RunStats, Status};
+use crate::error::{check_positive, DdlnError, Result};
+use crate::observe::{Control, Observer, StepView};
+
+/// A system `dy/dt = f(t, y)` whose evaluations also yield the loss at `y`.
+pub trait OdeSystem {
+    /// Length of `y`.
+    fn dim(&self) -> usize;
+    /// Writes `f(t, y)` into `dy` and returns the loss at `y`.
+    fn rhs(&mut self, t: f64, y: &[f64], dy: &mut [f64]) -> f64;
+}
+
+/// Error control of the adaptive integrator.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RkSettings {
+    /// Relative tolerance per step (default 1e-10).
+    pub rtol: f64,
+    /// Absolute tolerance per step (default 1e-12).
+    pub atol: f64,
+    /// Largest number of accepted plus rejected steps (default 10^7).
+    pub max_steps: u64,
+    /// First step size; `None` picks it from the derivatives at the start (Hairer's rule).
+    pub initial_step: Option<f64>,
+    /// Upper bound on the step size; `None` for no bound.
+    pub max_step: Option<f64>,
+}
+
+impl Default for RkSettings {
+    fn default() -> Self {
+        RkSettings {
+            rtol: 1e-10,
+            atol: 1e-12,
+            max_steps: 10_000_000,
+            initial_step: None,
+            max_step: None,
+        }
+    }
+}
+
+impl RkSettings {
+    /// Checks every tolerance and bound.
+    pub fn validate(&self) -> Result<()> {
+        check_positive("rtol", self.rtol)?;
+        check_positive("atol", self.atol)?;
+        if self.rtol < 1e-15 {
+            return Err(DdlnError::invalid(
+                "rtol",
+                format!(
+                    "{} is below what f64 arithmetic can deliver; use rtol >= 1e-15",
+                    self.rtol
+                ),
+            ));
+        }
+        if self.max_steps == 0 {
+            return Err(DdlnError::invalid("max_steps", "must be at least 1"));
+        }
+        if let Some(h) = self.initial_step {
+            check_positive("initial_step", h)?;
+        }
+        if let Some(h) = self.max_step {
+            check_positive("max_step", h)?;
+        }
+        Ok(())
+    }
+}
+
+/// How an integration ended: the status, the time reached, a message and work counters.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// How it ended.
+    pub status: Status,
+    /// Time of the last accepted state.
+    pub t: f64,
+    /// Detail for the user.
+    pub message: String,
+    /// Work counters.
+    pub stats: RunStats,
+}
+
+/// Callbacks of one integration: record at output times, observe every accepted step.
+pub struct Hooks<'a, O: Observer> {
+    /// Called at each output time with `(t, y, loss)`.
+    pub record: &'a mut dyn FnMut(f64, &[f64], f64),
+    /// Sees every accepted step; the view's `state` is `y[..observed_len]`.
+    pub observer: &'a mut O,
+    /// Length of the prefix of `y` shown to the observer.
+    pub observed_len: usize,
+    /// Stop with [`Status::Converged`] once the loss is at most this.
+    pub stop_loss: Option<f64>,
+}
+
+/// Integrates `sys` from `y` at `t = 0`, recording at each time of `t_eval` (sorted,
+/// in `[0, t_end]`, ending at `t_end`), with the steps clipped to land on those times.
+///
+/// On return `y` holds the last accepted (finite) state.
+pub fn integrate<S: OdeSystem, O: Observer>(
+    sys: &mut S,
+    tableau: &Tableau,
+    y: &mut [f64],
+    t_eval: &[f64],
+    settings: &RkSettings,
+    hooks: Hooks<'_, O>,
+) -> Outcome {
+    let n = sys.dim();
+    let stages = tableau.stages();
+    let t_end = *t_eval.last().expect("t_eval is never empty");
+    let mut k: Vec<Vec<f64>> = vec![vec![0.0; n]; stages];
+    let mut y_stage = vec![0.0; n];
+    let mut y_new = vec![0.0; n];
+    let mut stats = RunStats::default();
+    let error_exponent = 1.0 / (tableau.embedded_order as f64 + 1.0);
+
+    let mut t = 0.0;
+    let mut loss = sys.rhs(t, y, &mut k[0]);
+    stats.grad_evals += 1;
+    let mut next_out = 0;
+    while next_out < t_eval.len() && t_eval[next_out] <= t {
+        (hooks.record)(t, y, loss);
+        next_out += 1;
+    }
+    let view = StepView {
+        t,
+        step: 0,
+        state: &y[..hooks.observed_len],
+        loss,
+    };
+    if hooks.observer.observe(&view) == Control::Stop {
+        return finish(
+            Status::Stopped,
+            t,
+            "stopped by an observer at t = 0".into(),
+            stats,
+        );
+    }
+    if !loss.is_finite() {
+        return finish(
+            Status::Diverged,
+            t,
+            "the loss is not finite at the initial state".into(),
+            stats,
+        );
+    }
+    if hooks.stop_loss.is_some_and(|tol| loss <= tol) {
+        return finish(
+            Status::Converged,
+            t,
+            format!("loss {loss:e} <= loss_tol at t = 0"),
+            stats,
+        );
+    }
+
+    let mut h = match settings.initial_step {
+        Some(h) => h,
+        None => {
+            stats.grad_evals += 1;
+            initial_step(
+                sys,
+                tableau.order,
+                y,
+                &k[0],
+                settings,
+                &mut y_stage,
+                &mut y_new,
+            )
+        }
+    };
+    let max_step = settings.max_step.unwrap_or(f64::INFINITY);
+    let mut last_reject_nonfinite = false;
+    let mut just_rejected = false;
+
+    while t < t_end {
+        if stats.steps + stats.rejected_steps >= settings.max_steps {
+            let msg = format!(
+                "step budget max_steps = {} used up at t = {t}",
+                settings.max_steps
+            );
+            return finish(Status::MaxSteps, t, msg, stats);
+        }
+        h = h.min(max_step);
+        let target = t_eval[next_out];
+        let (h_try, lands) = if t + h >= target || target - t - h <= 1e-12 * target.abs() {
+            (target - t, true)
+        } else {
+            (h, false)
+        };
+        if h_try <= 16.0 * f64::EPSILON * t.abs().max(f64::MIN_POSITIVE) {
+            let (status, why) = if last_reject_nonfinite {
+                (Status::Diverged, "the state overflows for every step size")
+            } else {
+                (
+                    Status::StepSizeTooSmall,
+                    "the error control asks for a step below f64 resolution",
+                )
+            };
+            return finish(
+                status,
+                t,
+                format!("{why} at t = {t} (h = {h_try:e})"),
+                stats,
+            );
+        }
+
+        // Stages 2..s; stage 1 is the derivative at the current point.
+        let mut new_loss = f64::NAN;
+        for s in 1..stages {
+            y_stage.copy_from_slice(y);
+            for (j, &a) in tableau.a[s].iter().enumerate() {
+                if a != 0.0 {
+                    axpy(h_try * a, &k[j], &mut y_stage);
+                }
+            }
+            new_loss = sys.rhs(t + tableau.c[s] * h_try, &y_stage, &mut k[s]);
+            stats.grad_evals += 1;
+        }
+        if tableau.fsal {
+            y_new.copy_from_slice(&y_stage);
+        } else {
+            y_new.copy_from_slice(y);
+            for (j, &b) in tableau.b.iter().enumerate() {
+                if b != 0.0 {
+                    axpy(h_try * b, &k[j], &mut y_new);
+                }
+            }
+        }
+        let err = error_norm(tableau, &k, h_try, y, &y_new, settings);
+
+        if err <= 1.0 {
+            t = if lands { target } else { t + h_try };
+            y.copy_from_slice(&y_new);
+            if tableau.fsal {
+                k.swap(0, stages - 1);
+                loss = new_loss;
+            } else {
+                loss = sys.rhs(t, y, &mut k[0]);
+                stats.grad_evals += 1;
+            }
+            stats.steps += 1;
+            stats.max_local_error = stats.max_local_error.max(err);
+            last_reject_nonfinite = false;
+            while next_out < t_eval.len() && t_eval[next_out] <= t {
+                (hooks.record)(t, y, loss);
+                next_out += 1;
+            }
+            let view = StepView {
+                t,
+                step: stats.steps,
+                state: &y[..hooks.observed_len],
+                loss,
+            };
+            if hooks.observer.observe(&view) == Control::Stop {
+                return finish(
+                    Status::Stopped,
+                    t,
+                    format!("stopped by an observer at t = {t}"),
+                    stats,
+                );
+            }
+            if hooks.stop_loss.is_some_and(|tol| loss <= tol) {
+                let msg = format!("loss {loss:e} <= loss_tol at t = {t}");
+                return finish(Status::Converged, t, msg, stats);
+            }
+            let grow = if just_rejected { 1.0 } else { 5.0 };
+            let factor = (0.9 * err.powf(-error_exponent)).clamp(0.2, grow);
+            // A step clipped to land on an output time says little about the natural
+            // step size: never let it shrink the next one.
+            h = if lands && h_try < h {
+                h.max(h_try * factor)
+            } else {
+                h_try * factor
+            };
+            just_rejected = false;
+        } else {
+            stats.rejected_steps += 1;
+            last_reject_nonfinite = !err.is_finite();
+            let factor = if err.is_finite() {
+                (0.9 * err.powf(-error_exponent)).clamp(0.1, 0.9)
+            } else {
+                0.1
+            };
+            h = h_try * factor;
+            just_rejected = true;
+        }
+    }
+    let msg = format!("reached t_end = {t_end} in {} steps", stats.steps);
+    finish(Status::Completed, t, msg, stats)
+}
+
+fn finish(status: Status, t: f64, message: String, stats: RunStats) -> Outcome {
+    Outcome {
+        status,
+        t,
+        message,
+        stats,
+    }
+}
+
+#[inline]
+fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
+    for (yi, &xi) in y.iter_mut().zip(x) {
+        *yi += alpha * xi;
+    }
+}
+
+/// Root-mean-square of the local error estimate `h sum_j e_j k_j`, each component scaled
+/// by `atol + rtol max(|y_i|, |y_new_i|)`. Infinite if anything is non-finite.
+fn error_norm(
+    tableau: &Tableau,
+    k: &[Vec<f64>],
+    h: f64,
+    y: &[f64],
+    y_new: &[f64],
+    settings: &RkSettings,
+) -> f64 {
+    let n = y.len();
+    let mut sum = 0.0;
+    for i in 0..n {
+        let mut e = 0.0;
+        for (j, &ej) in tableau.e.iter().enumerate() {
+            if ej != 0.0 {
+                e += ej * k[j][i];
+            }
+        }
+        let scale = settings.atol + settings.rtol * y[i].abs().max(y_new[i].abs());
+        let r = h * e / scale;
+        sum += r * r;
+    }
+    let norm = (sum / n as f64).sqrt();
+    if norm.is_finite() && y_new.iter().all(|v| v.is_finite()) {
+        norm
+    } else {
+        f64::INFINITY
+    }
+}
+
+/// Hairer, Norsett & Wanner's starting step (Solving ODEs I, II.4): balance the first
+/// step's error estimate from `f(y0)` and one trial Euler step.
+fn initial_step<S: OdeSystem>(
+    sys: &mut S,
+    order: u32,
+    y0: &[f64],
+    f0: &[f64],
+    settings: &RkSettings,
+    y1: &mut [f64],
+    f1: &mut [f64],
+) -> f64 {
+    let n = y0.len() as f64;
+    let scale = |i: usize| settings.atol + settings.rtol * y0[i].abs();
+    let rms =
+        |v: &dyn Fn(usize) -> f64| ((0..y0.len()).map(|i| v(i).powi(2)).sum::<f64>() / n).sqrt();
+    let d0 = rms(&|i| y0[i] / scale(i));
+    let d1 = rms(&|i| f0[i] / scale(i));
+    let h0 = if d0 < 1e-5 || d1 < 1e-5 {
+        1e-6
+    } else {
+        0.01 * d0 / d1
+    };
+    for i in 0..y0.len() {
+        y1[i] = y0[i] + h0 * f0[i];
+    }
+    sys.rhs(h0, y1, f1);
+    let d2 = rms(&|i| (f1[i] - f0[i]) / scale(i)) / h0;
+    let h1 = if d1.max(d2) <= 1e-15 {
+        (h0 * 1e-3).max(1e-6)
+    } else {
+        (0.01 / d1.max(d2)).powf(1.0 / (order as f64 + 1.0))
+    };
+    let h = (100.0 * h0).min(h1);
+    if h.is_finite() && h > 0.0 {
+        h
+    } else {
+        1e-6
+    }
+}

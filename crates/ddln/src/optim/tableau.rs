@@ -1,0 +1,134 @@
+//! Explicit embedded Runge-Kutta methods as data (Butcher tableaux).
+//!
+//! Add a method by adding a constructor here and a variant to [`RkMethod`]; the
+//! integrator in `rk.rs` runs any tableau.
+
+use serde::{Deserialize, Serialize};
+
+/// An explicit embedded Runge-Kutta pair.
+#[derive(Debug, Clone)]
+pub struct Tableau {
+    /// Name for summaries.
+    pub name: &'static str,
+    /// Nodes `c_i`.
+    pub c: Vec<f64>,
+    /// Strictly lower-triangular coefficients: `a[i]` has `i` entries.
+    pub a: Vec<Vec<f64>>,
+    /// Weights of the propagated solution.
+    pub b: Vec<f64>,
+    /// `b - b_hat`: weights of the local error estimate.
+    pub e: Vec<f64>,
+    /// Order of the propagated solution.
+    pub order: u32,
+    /// Order of the embedded (error-estimating) solution.
+    pub embedded_order: u32,
+    /// First-same-as-last: the last stage is the derivative at the new point.
+    pub fsal: bool,
+}
+
+impl Tableau {
+    /// Dormand & Prince (1980) 5(4), FSAL, 7 stages (6 new evaluations per step).
+    pub fn dormand_prince_54() -> Self {
+        let b = vec![
+            35.0 / 384.0,
+            0.0,
+            500.0 / 1113.0,
+            125.0 / 192.0,
+            -2187.0 / 6784.0,
+            11.0 / 84.0,
+            0.0,
+        ];
+        let b_hat = [
+            5179.0 / 57600.0,
+            0.0,
+            7571.0 / 16695.0,
+            393.0 / 640.0,
+            -92097.0 / 339200.0,
+            187.0 / 2100.0,
+            1.0 / 40.0,
+        ];
+        Tableau {
+            name: "Dormand-Prince 5(4)",
+            c: vec![0.0, 0.2, 0.3, 0.8, 8.0 / 9.0, 1.0, 1.0],
+            a: vec![
+                vec![],
+                vec![0.2],
+                vec![3.0 / 40.0, 9.0 / 40.0],
+                vec![44.0 / 45.0, -56.0 / 15.0, 32.0 / 9.0],
+                vec![
+                    19372.0 / 6561.0,
+                    -25360.0 / 2187.0,
+                    64448.0 / 6561.0,
+                    -212.0 / 729.0,
+                ],
+                vec![
+                    9017.0 / 3168.0,
+                    -355.0 / 33.0,
+                    46732.0 / 5247.0,
+                    49.0 / 176.0,
+                    -5103.0 / 18656.0,
+                ],
+                b[..6].to_vec(),
+            ],
+            e: b.iter().zip(b_hat).map(|(x, y)| x - y).collect(),
+            b,
+            order: 5,
+            embedded_order: 4,
+            fsal: true,
+        }
+    }
+
+    /// Bogacki & Shampine (1989) 3(2), FSAL, 4 stages: cheap at loose tolerances.
+    pub fn bogacki_shampine_32() -> Self {
+        let b = vec![2.0 / 9.0, 1.0 / 3.0, 4.0 / 9.0, 0.0];
+        let b_hat = [7.0 / 24.0, 0.25, 1.0 / 3.0, 0.125];
+        Tableau {
+            name: "Bogacki-Shampine 3(2)",
+            c: vec![0.0, 0.5, 0.75, 1.0],
+            a: vec![vec![], vec![0.5], vec![0.0, 0.75], b[..3].to_vec()],
+            e: b.iter().zip(b_hat).map(|(x, y)| x - y).collect(),
+            b,
+            order: 3,
+            embedded_order: 2,
+            fsal: true,
+        }
+    }
+
+    /// Number of stages.
+    pub fn stages(&self) -> usize {
+        self.c.len()
+    }
+}
+
+/// The explicit methods offered for gradient flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RkMethod {
+    /// Dormand-Prince 5(4): the default, good from rtol 1e-4 down to ~1e-13.
+    #[default]
+    Dopri5,
+    /// Bogacki-Shampine 3(2): cheaper per step at loose tolerances.
+    Bs3,
+}
+
+impl RkMethod {
+    /// The tableau of this method.
+    pub fn tableau(&self) -> Tableau {
+        match self {
+            RkMethod::Dopri5 => Tableau::dormand_prince_54(),
+            RkMethod::Bs3 => Tableau::bogacki_shampine_32(),
+        }
+    }
+
+    /// Parses `"dopri5"` or `"bs3"`.
+    pub fn from_name(name: &str) -> crate::Result<Self> {
+        match name {
+            "dopri5" => Ok(RkMethod::Dopri5),
+            "bs3" => Ok(RkMethod::Bs3),
+            other => Err(crate::DdlnError::invalid(
+                "integrator",
+                format!("unknown method `{other}`; expected `dopri5` or `bs3`"),
+            )),
+        }
+    }
+}

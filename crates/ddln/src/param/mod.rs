@@ -1,0 +1,126 @@
+//! Parameterizations `theta = G(w)` of the coordinates by trainable layers.
+//!
+//! Every model stores its trainable state as `rows x d` numbers, row-major: row `j` is
+//! the layer (or vector) `j`. That is the layout of an init file of shape `(L, d)`.
+
+mod deep;
+mod redundant;
+mod signed;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{check_finite, DdlnError, Result};
+
+/// How `theta` is built from the trainable layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Model {
+    /// The deep diagonal linear network `theta = u^1 ⊙ u^2 ⊙ … ⊙ u^L` (`depth = L >= 2`).
+    Deep {
+        /// Number of layers `L`.
+        depth: usize,
+    },
+    /// The deep redundant network `theta = u^{⊙L}` of the paper's appendix A.3 (one vector).
+    Redundant {
+        /// The power `L >= 2`.
+        power: usize,
+    },
+    /// The signed power network `theta = u^{⊙L} - v^{⊙L}` common in the literature.
+    Signed {
+        /// The power `L >= 2`.
+        power: usize,
+    },
+}
+
+impl Model {
+    /// The DDLN with `depth` layers.
+    pub fn deep(depth: usize) -> Self {
+        Model::Deep { depth }
+    }
+
+    /// Number of stored rows (layers or vectors) of the trainable state.
+    pub fn rows(&self) -> usize {
+        match *self {
+            Model::Deep { depth } => depth,
+            Model::Redundant { .. } => 1,
+            Model::Signed { .. } => 2,
+        }
+    }
+
+    /// The depth `L` (number of factors in each coordinate of theta).
+    pub fn depth(&self) -> usize {
+        match *self {
+            Model::Deep { depth } => depth,
+            Model::Redundant { power } | Model::Signed { power } => power,
+        }
+    }
+
+    /// A short name for summaries.
+    pub fn name(&self) -> String {
+        match *self {
+            Model::Deep { depth } => format!("deep (theta = u^1 ⊙ … ⊙ u^{depth})"),
+            Model::Redundant { power } => format!("redundant (theta = u^{power})"),
+            Model::Signed { power } => format!("signed (theta = u^{power} - v^{power})"),
+        }
+    }
+
+    /// Checks the depth and an init of `rows() x d` finite numbers.
+    pub fn validate_init(&self, init: &[f64], d: usize) -> Result<()> {
+        let depth = self.depth();
+        if depth < 2 {
+            let field = match self {
+                Model::Deep { .. } => "depth",
+                _ => "power",
+            };
+            return Err(DdlnError::invalid(
+                field,
+                format!("must be >= 2 (a network needs at least two factors per coordinate), got {depth}"),
+            ));
+        }
+        if init.len() != self.rows() * d {
+            return Err(DdlnError::shape(
+                "init",
+                format!(
+                    "({}, {d}) = {} entries: one row per layer, one column per feature of X",
+                    self.rows(),
+                    self.rows() * d
+                ),
+                format!("{} entries", init.len()),
+            ));
+        }
+        check_finite("init", init)
+    }
+
+    /// Writes `theta = G(state)` (length `d`).
+    pub fn theta(&self, state: &[f64], theta: &mut [f64]) {
+        match *self {
+            Model::Deep { depth } => deep::theta(depth, state, theta),
+            Model::Redundant { power } => redundant::theta(power, state, theta),
+            Model::Signed { power } => signed::theta(power, state, theta),
+        }
+    }
+
+    /// Writes the gradient with respect to the state, `J_G(state)^T g`, where `g` is the
+    /// gradient with respect to theta. Never divides by a layer: zero layers are fine.
+    pub fn pullback(&self, state: &[f64], g: &[f64], out: &mut [f64]) {
+        match *self {
+            Model::Deep { depth } => deep::pullback(depth, state, g, out),
+            Model::Redundant { power } => redundant::pullback(power, state, g, out),
+            Model::Signed { power } => signed::pullback(power, state, g, out),
+        }
+    }
+
+    /// Writes `M_ii = sum_j (d theta_i / d w_i^j)^2`, the diagonal of `J_G J_G^T`, so that
+    /// gradient flow on the layers moves theta by `d theta/dt = -M grad L` (paper eq. 12).
+    pub fn metric_diagonal(&self, state: &[f64], metric: &mut [f64]) {
+        let d = metric.len();
+        let rows = self.rows();
+        // Pull back unit vectors coordinate-wise: J_G is block diagonal, one block per i.
+        let ones = vec![1.0; d];
+        let mut jac = vec![0.0; rows * d];
+        self.pullback(state, &ones, &mut jac);
+        for (i, m) in metric.iter_mut().enumerate() {
+            *m = (0..rows).map(|j| jac[j * d + i].powi(2)).sum();
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! Theorem 2: `L(theta(t)) - L* <= exp(-2 sigma mu t) (L(theta(0)) - L*)` under (A) and
+//! a Polyak-Lojasiewicz inequality with constant `mu`.
+
+use faer::{Mat, Side};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DdlnError, Result};
+use crate::loss::Loss;
+use crate::problem::Problem;
+
+/// The PL data of the squared loss `||X theta - y||^2`.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct PlConstants {
+    /// `mu = 2 lambda_min^+(X X^T)`: twice the smallest non-zero eigenvalue of the Gram
+    /// matrix (`X X^T` if `n <= d`, else `X^T X`; the non-zero spectra are equal).
+    pub mu: f64,
+    /// `L* = min_theta ||X theta - y||^2` (0 when `y` is in the range of X).
+    pub l_star: f64,
+    /// Numerical rank of X (eigenvalues above `max(n, d) eps lambda_max`).
+    pub rank: usize,
+    /// Largest eigenvalue of the Gram matrix.
+    pub lambda_max: f64,
+}
+
+/// `mu`, `L*` and the rank of the squared loss of `problem`.
+///
+/// `||grad L||^2 = 4 r^T X X^T r >= 4 lambda_min^+ (L - L*)` for `r = X theta - y`, so
+/// the PL inequality `2 mu (L - L*) <= ||grad L||^2` holds with `mu = 2 lambda_min^+`.
+pub fn pl_constants(problem: &Problem) -> Result<PlConstants> {
+    if problem.loss() != Loss::Square {
+        return Err(DdlnError::invalid(
+            "loss",
+            "the PL constant is computed for the squared loss only",
+        ));
+    }
+    let (n, d) = (problem.n_samples(), problem.dim());
+    let x = Mat::from_fn(n, d, |i, j| problem.x()[i * d + j]);
+    let wide = n <= d;
+    let gram = if wide {
+        &x * x.transpose()
+    } else {
+        x.transpose() * &x
+    };
+    let eig = gram.self_adjoint_eigen(Side::Lower).map_err(|e| {
+        DdlnError::invalid(
+            "X",
+            format!("eigendecomposition of the Gram matrix failed: {e:?}"),
+        )
+    })?;
+    let values: Vec<f64> = (0..gram.nrows()).map(|k| eig.S()[k]).collect();
+    let lambda_max = values.iter().copied().fold(0.0, f64::max);
+    let cutoff = n.max(d) as f64 * f64::EPSILON * lambda_max;
+    let kept: Vec<usize> = (0..values.len()).filter(|&k| values[k] > cutoff).collect();
+    let lambda_min_pos = kept
+        .iter()
+        .map(|&k| values[k])
+        .fold(f64::INFINITY, f64::min);
+    // Minimum-norm least-squares solution through the eigenvectors of the Gram matrix.
+    let u = eig.U();
+    let y = problem.y();
+    let mut theta = vec![0.0; d];
+    for &k in &kept {
+        if wide {
+            // theta = X^T sum_k q_k (q_k . y) / lambda_k
+            let coef: f64 = (0..n).map(|i| u[(i, k)] * y[i]).sum::<f64>() / values[k];
+            for j in 0..d {
+                theta[j] += coef * (0..n).map(|i| x[(i, j)] * u[(i, k)]).sum::<f64>();
+            }
+        } else {
+            // theta = sum_k v_k (v_k . X^T y) / lambda_k
+            let xty_k: f64 = (0..n)
+                .map(|i| y[i] * (0..d).map(|j| x[(i, j)] * u[(j, k)]).sum::<f64>())
+                .sum();
+            for j in 0..d {
+                theta[j] += u[(j, k)] * xty_k / values[k];
+            }
+        }
+    }
+    let l_star = if kept.len() == n {
+        0.0
+    } else {
+        problem.loss_value(&theta)
+    };
+    Ok(PlConstants {
+        mu: if kept.is_empty() {
+            0.0
+        } else {
+            2.0 * lambda_min_pos
+        },
+        l_star,
+        rank: kept.len(),
+        lambda_max,
+    })
+}
+
+/// Tolerances of the bound check: the measured gap may exceed the bound by
+/// `rtol * bound + atol_rel * (L(theta(0)) - L*)` (integration and rounding error).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateCheck {
+    /// Relative slack on the bound (default 1e-6).
+    pub rtol: f64,
+    /// Slack relative to the initial gap (default 1e-10).
+    pub atol_rel: f64,
+}
+
+impl Default for RateCheck {
+    fn default() -> Self {
+        RateCheck {
+            rtol: 1e-6,
+            atol_rel: 1e-10,
+        }
+    }
+}
+
+/// Theorem 2 evaluated along a run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RateReport {
+    /// `sigma = min_i prod_{k != l_i} (u_i^k(0)^2 - u_i^{l_i}(0)^2)`.
+    pub sigma: f64,
+    /// The PL constant.
+    pub mu: f64,
+    /// `L*`.
+    pub l_star: f64,
+    /// `L(theta(0)) - L*`.
+    pub initial_gap: f64,
+    /// The guaranteed rate `2 sigma mu`.
+    pub rate: f64,
+    /// Measured gap `L(theta(t)) - L*` at the recorded times.
+    pub gap: Vec<f64>,
+    /// The bound `exp(-2 sigma mu t) (L(theta(0)) - L*)` at the recorded times.
+    pub bound: Vec<f64>,
+    /// Whether the gap stayed below the bound (within [`RateCheck`]) at every recorded time.
+    pub holds: bool,
+    /// Largest `gap / bound` over the recorded times.
+    pub max_gap_over_bound: f64,
+    /// First recorded time where the bound was exceeded, if any.
+    pub first_violation_t: Option<f64>,
+    /// Late-time measured decay rate: slope of `-log(gap)` over the last quarter of the
+    /// recorded times where the gap is above rounding level; `None` if too few points.
+    pub measured_rate: Option<f64>,
+}
+
+/// `sigma` of Theorem 2 for a deep-model init satisfying (A).
+pub fn sigma(init: &[f64], depth: usize, d: usize, minimal_layer: &[usize]) -> f64 {
+    (0..d)
+        .map(|i| {
+            let l = minimal_layer[i];
+            let m = init[l * d + i].powi(2);
+            (0..depth)
+                .filter(|&k| k != l)
+                .map(|k| init[k * d + i].powi(2) - m)
+                .product::<f64>()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// Compares the measured gap with the bound at the recorded times `t` with losses `loss`.
+pub fn rate_report(
+    sigma: f64,
+    pl: &PlConstants,
+    t: &[f64],
+    loss: &[f64],
+    check: &RateCheck,
+) -> RateReport {
+    let initial_gap = loss[0] - pl.l_star;
+    let rate = 2.0 * sigma * pl.mu;
+    let gap: Vec<f64> = loss.iter().map(|l| l - pl.l_star).collect();
+    let bound: Vec<f64> = t.iter().map(|&s| (-rate * s).exp() * initial_gap).collect();
+    let slack = check.atol_rel * initial_gap.abs();
+    let mut first_violation_t = None;
+    let mut max_ratio: f64 = 0.0;
+    for k in 0..t.len() {
+        if bound[k] > 0.0 {
+            max_ratio = max_ratio.max(gap[k] / bound[k]);
+        }
+        if gap[k] > bound[k] * (1.0 + check.rtol) + slack && first_violation_t.is_none() {
+            first_violation_t = Some(t[k]);
+        }
+    }
+    RateReport {
+        sigma,
+        mu: pl.mu,
+        l_star: pl.l_star,
+        initial_gap,
+        rate,
+        holds: first_violation_t.is_none(),
+        max_gap_over_bound: max_ratio,
+        first_violation_t,
+        measured_rate: late_decay_rate(t, &gap, initial_gap),
+        gap,
+        bound,
+    }
+}
+
+/// Least-squares slope of `-log(gap)` against `t` over the last quarter of the points
+/// whose gap is above `1e-12` of the initial gap (below that it is rounding noise).
+fn late_decay_rate(t: &[f64], gap: &[f64], initial_gap: f64) -> Option<f64> {
+    let floor = 1e-12 * initial_gap.abs();
+    let usable: Vec<usize> = (0..t.len()).filter(|&k| gap[k] > floor).collect();
+    if usable.len() < 8 {
+        return None;
+    }
+    let tail = &usable[usable.len() - usable.len() / 4..];
+    let m = tail.len() as f64;
+    let mean_t = tail.iter().map(|&k| t[k]).sum::<f64>() / m;
+    let mean_l = tail.iter().map(|&k| gap[k].ln()).sum::<f64>() / m;
+    let cov: f64 = tail
+        .iter()
+        .map(|&k| (t[k] - mean_t) * (gap[k].ln() - mean_l))
+        .sum();
+    let var: f64 = tail.iter().map(|&k| (t[k] - mean_t).powi(2)).sum();
+    (var > 0.0).then(|| -cov / var)
+}
