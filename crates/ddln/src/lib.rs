@@ -30,6 +30,7 @@ pub mod observe;
 pub mod optim;
 pub mod param;
 pub mod problem;
+pub mod recipes;
 pub mod theory;
 pub mod train;
 
