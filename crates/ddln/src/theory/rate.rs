@@ -137,7 +137,8 @@ pub struct RateReport {
     /// First recorded time where the bound was exceeded, if any.
     pub first_violation_t: Option<f64>,
     /// Late-time measured decay rate: slope of `-log(gap)` over the last quarter of the
-    /// recorded times where the gap is above rounding level; `None` if too few points.
+    /// recorded times where the gap is above `1e-10 max(L(theta(0)) - L*, L*)` (rounding
+    /// level); `None` if fewer than 8 such times.
     pub measured_rate: Option<f64>,
 }
 
@@ -187,16 +188,15 @@ pub fn rate_report(
         holds: first_violation_t.is_none(),
         max_gap_over_bound: max_ratio,
         first_violation_t,
-        measured_rate: late_decay_rate(t, &gap, initial_gap),
+        measured_rate: late_decay_rate(t, &gap, 1e-10 * initial_gap.abs().max(pl.l_star)),
         gap,
         bound,
     }
 }
 
 /// Least-squares slope of `-log(gap)` against `t` over the last quarter of the points
-/// whose gap is above `1e-12` of the initial gap (below that it is rounding noise).
-fn late_decay_rate(t: &[f64], gap: &[f64], initial_gap: f64) -> Option<f64> {
-    let floor = 1e-12 * initial_gap.abs();
+/// whose gap is above `floor` (below it, `L - L*` is rounding noise of L and L*).
+fn late_decay_rate(t: &[f64], gap: &[f64], floor: f64) -> Option<f64> {
     let usable: Vec<usize> = (0..t.len()).filter(|&k| gap[k] > floor).collect();
     if usable.len() < 8 {
         return None;

@@ -1,0 +1,224 @@
+//! Every bad input gets an error that names the field; numerical trouble is a status.
+
+mod common;
+
+use ddln::{
+    descent, gradient_flow, DdlnError, DescentSettings, FlowSettings, Loss, Model, Problem,
+    RkSettings, Status,
+};
+
+fn field_of(err: DdlnError) -> String {
+    match err {
+        DdlnError::Shape { field, .. }
+        | DdlnError::NonFinite { field, .. }
+        | DdlnError::Invalid { field, .. } => field,
+        DdlnError::AssumptionA { .. } => "init".into(),
+    }
+}
+
+#[test]
+fn data_errors_name_the_field() {
+    let e = Problem::new(vec![1.0, f64::NAN], 1, 2, vec![0.0], Loss::Square).unwrap_err();
+    assert_eq!(field_of(e.clone()), "X");
+    assert!(
+        e.to_string().contains("NaN") && e.to_string().contains("index 1"),
+        "{e}"
+    );
+    assert_eq!(
+        field_of(
+            Problem::new(vec![1.0, 2.0], 1, 2, vec![f64::INFINITY], Loss::Square).unwrap_err()
+        ),
+        "y"
+    );
+    assert_eq!(
+        field_of(Problem::new(vec![1.0, 2.0], 1, 2, vec![0.0, 1.0], Loss::Square).unwrap_err()),
+        "y"
+    );
+    assert_eq!(
+        field_of(Problem::new(vec![1.0, 2.0, 3.0], 1, 2, vec![0.0], Loss::Square).unwrap_err()),
+        "X"
+    );
+    assert_eq!(
+        field_of(Problem::new(vec![], 0, 2, vec![], Loss::Square).unwrap_err()),
+        "X"
+    );
+    assert_eq!(
+        field_of(Problem::new(vec![1.0], 1, 1, vec![0.5], Loss::Logistic).unwrap_err()),
+        "y"
+    );
+}
+
+#[test]
+fn init_and_settings_errors_name_the_field() {
+    let p = common::random_problem(4, 3, 0);
+    let init = common::random_init(3, 3, 0.5, 1);
+    let flow = FlowSettings::default();
+    let e = gradient_flow(&p, Model::deep(3), &init[..6], &flow, &mut ()).unwrap_err();
+    assert_eq!(field_of(e), "init");
+    let e = gradient_flow(&p, Model::deep(1), &init[..3], &flow, &mut ()).unwrap_err();
+    assert_eq!(field_of(e.clone()), "depth");
+    assert!(e.to_string().contains(">= 2"));
+    let mut nan_init = init.clone();
+    nan_init[4] = f64::NAN;
+    assert_eq!(
+        field_of(gradient_flow(&p, Model::deep(3), &nan_init, &flow, &mut ()).unwrap_err()),
+        "init"
+    );
+    for (settings, field) in [
+        (
+            FlowSettings {
+                t_end: 0.0,
+                ..FlowSettings::default()
+            },
+            "t_end",
+        ),
+        (
+            FlowSettings {
+                t_end: f64::NAN,
+                ..FlowSettings::default()
+            },
+            "t_end",
+        ),
+        (
+            FlowSettings {
+                rk: RkSettings {
+                    rtol: -1.0,
+                    ..RkSettings::default()
+                },
+                ..FlowSettings::default()
+            },
+            "rtol",
+        ),
+        (
+            FlowSettings {
+                rk: RkSettings {
+                    atol: 0.0,
+                    ..RkSettings::default()
+                },
+                ..FlowSettings::default()
+            },
+            "atol",
+        ),
+        (
+            FlowSettings {
+                t_eval: Some(vec![0.0, 2.0, 1.0]),
+                ..FlowSettings::default()
+            },
+            "t_eval",
+        ),
+        (
+            FlowSettings {
+                t_eval: Some(vec![0.0, 100.0]),
+                t_end: 10.0,
+                ..FlowSettings::default()
+            },
+            "t_eval",
+        ),
+    ] {
+        assert_eq!(
+            field_of(gradient_flow(&p, Model::deep(3), &init, &settings, &mut ()).unwrap_err()),
+            field
+        );
+    }
+    for (settings, field) in [
+        (
+            DescentSettings {
+                lr: 0.0,
+                ..DescentSettings::default()
+            },
+            "lr",
+        ),
+        (
+            DescentSettings {
+                steps: 0,
+                ..DescentSettings::default()
+            },
+            "steps",
+        ),
+        (
+            DescentSettings {
+                momentum: 1.0,
+                ..DescentSettings::default()
+            },
+            "momentum",
+        ),
+        (
+            DescentSettings {
+                batch_size: Some(5),
+                ..DescentSettings::default()
+            },
+            "batch_size",
+        ),
+    ] {
+        assert_eq!(
+            field_of(descent(&p, Model::deep(3), &init, &settings, &mut ()).unwrap_err()),
+            field
+        );
+    }
+}
+
+#[test]
+fn too_large_a_step_diverges_and_keeps_the_last_finite_state() {
+    let p = common::random_problem(10, 5, 2);
+    let init = common::random_init(3, 5, 1.0, 3);
+    let settings = DescentSettings {
+        lr: 10.0,
+        steps: 1000,
+        record_every: 1,
+        ..DescentSettings::default()
+    };
+    let run = descent(&p, Model::deep(3), &init, &settings, &mut ()).unwrap();
+    assert_eq!(run.status, Status::Diverged, "{}", run.message);
+    assert!(run.message.contains("iteration"));
+    assert!(run.final_state.iter().all(|v| v.is_finite()));
+    assert!(run.final_loss.is_finite());
+    // The kept state is the last recorded one.
+    let k = run.trajectory.len() - 1;
+    assert_eq!(
+        &run.trajectory.states[k * 15..(k + 1) * 15],
+        &run.final_state[..]
+    );
+}
+
+#[test]
+fn violated_assumption_a_warns_and_runs() {
+    let p = common::random_problem(4, 2, 0);
+    // Coordinate 1: layers 0 and 1 tie at |0.3|.
+    let init = vec![0.5, 0.3, 0.7, -0.3, 0.9, 0.8];
+    let report = ddln::train(
+        &p,
+        Model::deep(3),
+        &init,
+        &ddln::Method::Flow(FlowSettings {
+            t_end: 1.0,
+            ..FlowSettings::default()
+        }),
+        &ddln::RateCheck::default(),
+        &mut (),
+    )
+    .unwrap();
+    assert!(report.run.status.is_success());
+    let a = report.diagnostics.assumption_a.unwrap();
+    assert_eq!(a.violating_coordinates, vec![1]);
+    assert!(report
+        .diagnostics
+        .warnings
+        .iter()
+        .any(|w| w.contains("assumption (A) fails at coordinates [1]")));
+}
+
+#[test]
+fn flow_step_budget_is_a_status() {
+    let p = common::random_problem(4, 3, 0);
+    let init = common::random_init(3, 3, 0.5, 1);
+    let settings = FlowSettings {
+        rk: RkSettings {
+            max_steps: 5,
+            ..RkSettings::default()
+        },
+        ..FlowSettings::default()
+    };
+    let run = gradient_flow(&p, Model::deep(3), &init, &settings, &mut ()).unwrap();
+    assert_eq!(run.status, Status::MaxSteps);
+    assert!(run.t_final > 0.0 && run.t_final < settings.t_end);
+}
