@@ -3,8 +3,7 @@
 mod common;
 
 use ddln::{
-    descent, gradient_flow, DdlnError, DescentSettings, FlowSettings, Loss, Model, Problem,
-    RkSettings, Status,
+    descent, gradient_flow, DdlnError, DescentSettings, FlowSettings, Loss, Model, Problem, Status,
 };
 
 fn field_of(err: DdlnError) -> String {
@@ -81,20 +80,14 @@ fn init_and_settings_errors_name_the_field() {
         ),
         (
             FlowSettings {
-                rk: RkSettings {
-                    rtol: -1.0,
-                    ..RkSettings::default()
-                },
+                rtol: -1.0,
                 ..FlowSettings::default()
             },
             "rtol",
         ),
         (
             FlowSettings {
-                rk: RkSettings {
-                    atol: 0.0,
-                    ..RkSettings::default()
-                },
+                atol: 0.0,
                 ..FlowSettings::default()
             },
             "atol",
@@ -212,10 +205,7 @@ fn flow_step_budget_is_a_status() {
     let p = common::random_problem(4, 3, 0);
     let init = common::random_init(3, 3, 0.5, 1);
     let settings = FlowSettings {
-        rk: RkSettings {
-            max_steps: 5,
-            ..RkSettings::default()
-        },
+        max_steps: 5,
         ..FlowSettings::default()
     };
     let run = gradient_flow(&p, Model::deep(3), &init, &settings, &mut ()).unwrap();

@@ -4,7 +4,7 @@
 
 mod common;
 
-use ddln::{descent, gradient_flow, DescentSettings, FlowSettings, Model, RkSettings};
+use ddln::{descent, gradient_flow, DescentSettings, FlowSettings, Model};
 
 #[test]
 fn descent_error_is_first_order_in_the_step() {
@@ -14,11 +14,8 @@ fn descent_error_is_first_order_in_the_step() {
     let t_end = 2.0;
     let flow = FlowSettings {
         t_end,
-        rk: RkSettings {
-            rtol: 1e-12,
-            atol: 1e-14,
-            ..RkSettings::default()
-        },
+        rtol: 1e-12,
+        atol: 1e-14,
         ..FlowSettings::default()
     };
     let reference = gradient_flow(&problem, Model::deep(depth), &init, &flow, &mut ()).unwrap();

@@ -10,7 +10,7 @@
 
 mod common;
 
-use ddln::{gradient_flow, FlowSettings, Loss, Model, Problem, RkSettings};
+use ddln::{gradient_flow, FlowSettings, Loss, Model, Problem};
 
 /// Time for the scalar flow to go from `th0` to `th` (same side of `y`, no crossing of `y`).
 /// From `int dth / ((th - y) sqrt(th^2 + b^2)) = -ln|(y th + b^2 + c sqrt(th^2 + b^2)) / (th - y)| / c`,
@@ -57,11 +57,8 @@ fn l2_identity_design_matches_separable_closed_form() {
     let settings = FlowSettings {
         t_end: 12.0,
         n_record: 121,
-        rk: RkSettings {
-            rtol: 1e-12,
-            atol: 1e-15,
-            ..RkSettings::default()
-        },
+        rtol: 1e-12,
+        atol: 1e-15,
         ..FlowSettings::default()
     };
     let run = gradient_flow(&problem, Model::deep(2), &init, &settings, &mut ()).unwrap();
@@ -100,11 +97,8 @@ fn l2_random_design_matches_paper_eq17() {
         t_end: 30.0,
         n_record: 61,
         track_xi: true,
-        rk: RkSettings {
-            rtol: 1e-12,
-            atol: 1e-15,
-            ..RkSettings::default()
-        },
+        rtol: 1e-12,
+        atol: 1e-15,
         ..FlowSettings::default()
     };
     let run = gradient_flow(&problem, Model::deep(2), &init, &settings, &mut ()).unwrap();

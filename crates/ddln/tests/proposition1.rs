@@ -5,17 +5,14 @@
 mod common;
 
 use ddln::theory::LayerWatch;
-use ddln::{gradient_flow, train, FlowSettings, Method, Model, RateCheck, RkSettings};
+use ddln::{gradient_flow, train, FlowSettings, Method, Model, RateCheck};
 use proptest::prelude::*;
 
 fn tight(t_end: f64) -> FlowSettings {
     FlowSettings {
         t_end,
-        rk: RkSettings {
-            rtol: 1e-12,
-            atol: 1e-14,
-            ..RkSettings::default()
-        },
+        rtol: 1e-12,
+        atol: 1e-14,
         ..FlowSettings::default()
     }
 }
@@ -70,7 +67,7 @@ proptest! {
         let (n, d) = (6, 5);
         let problem = common::random_problem(n, d, seed);
         let init = common::random_init(depth, d, scale, seed + 1);
-        let settings = FlowSettings { t_end: 20.0, rk: RkSettings { rtol: 1e-9, atol: 1e-12, ..RkSettings::default() }, ..FlowSettings::default() };
+        let settings = FlowSettings { t_end: 20.0, rtol: 1e-9, atol: 1e-12, ..FlowSettings::default() };
         let report = train(&problem, Model::deep(depth), &init, &Method::Flow(settings), &RateCheck::default(), &mut ()).unwrap();
         let a = report.diagnostics.assumption_a.unwrap();
         prop_assert!(a.holds);

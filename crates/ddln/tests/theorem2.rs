@@ -6,7 +6,7 @@ mod common;
 
 use ddln::recipes::{gaussian_data, InitRecipe};
 use ddln::theory::{pl_constants, rate_report, RateCheck};
-use ddln::{train, FlowSettings, Loss, Method, Model, Problem, RkSettings};
+use ddln::{train, FlowSettings, Loss, Method, Model, Problem};
 
 /// Solves `A x = b` (A symmetric positive definite, small) by Gaussian elimination.
 fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
@@ -100,11 +100,8 @@ fn bound_holds_on_the_figure4_setup_and_rates_grow_with_scale() {
     let settings = FlowSettings {
         t_end: 5.0,
         n_record: 101,
-        rk: RkSettings {
-            rtol: 1e-11,
-            atol: 1e-14,
-            ..RkSettings::default()
-        },
+        rtol: 1e-11,
+        atol: 1e-14,
         ..FlowSettings::default()
     };
     let mut sigmas = Vec::new();
@@ -158,11 +155,8 @@ fn bound_holds_on_random_problems() {
         let init = common::random_init(depth, d, 0.8, 80 + seed);
         let settings = FlowSettings {
             t_end: 10.0,
-            rk: RkSettings {
-                rtol: 1e-11,
-                atol: 1e-14,
-                ..RkSettings::default()
-            },
+            rtol: 1e-11,
+            atol: 1e-14,
             ..FlowSettings::default()
         };
         let report = train(

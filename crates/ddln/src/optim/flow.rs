@@ -18,9 +18,16 @@ use crate::problem::Problem;
 pub struct FlowSettings {
     /// End of the time horizon (default 50).
     pub t_end: f64,
-    /// Error control (default rtol 1e-10, atol 1e-12).
-    #[serde(flatten)]
-    pub rk: RkSettings,
+    /// Relative tolerance per step (default 1e-10).
+    pub rtol: f64,
+    /// Absolute tolerance per step (default 1e-12).
+    pub atol: f64,
+    /// Largest number of accepted plus rejected steps (default 10^7).
+    pub max_steps: u64,
+    /// First step size; `None` picks it from the derivatives at the start (default).
+    pub initial_step: Option<f64>,
+    /// Upper bound on the step size; `None` for no bound (default).
+    pub max_step: Option<f64>,
     /// Runge-Kutta pair (default Dormand-Prince 5(4)).
     pub method: RkMethod,
     /// Number of evenly spaced recorded times in `[0, t_end]` when `t_eval` is not given (default 201).
@@ -37,7 +44,11 @@ impl Default for FlowSettings {
     fn default() -> Self {
         FlowSettings {
             t_end: 50.0,
-            rk: RkSettings::default(),
+            rtol: 1e-10,
+            atol: 1e-12,
+            max_steps: 10_000_000,
+            initial_step: None,
+            max_step: None,
             method: RkMethod::default(),
             n_record: 201,
             t_eval: None,
@@ -51,7 +62,7 @@ impl FlowSettings {
     /// Checks the horizon, tolerances and recorded times.
     pub fn validate(&self) -> Result<()> {
         check_positive("t_end", self.t_end)?;
-        self.rk.validate()?;
+        self.rk().validate()?;
         if self.n_record < 2 {
             return Err(DdlnError::invalid("n_record", "must be at least 2"));
         }
@@ -79,6 +90,17 @@ impl FlowSettings {
             }
         }
         Ok(())
+    }
+
+    /// The error-control part of these settings.
+    pub fn rk(&self) -> RkSettings {
+        RkSettings {
+            rtol: self.rtol,
+            atol: self.atol,
+            max_steps: self.max_steps,
+            initial_step: self.initial_step,
+            max_step: self.max_step,
+        }
     }
 
     /// The recorded times: `t_eval` (or `n_record` evenly spaced ones), ending at `t_end`.
@@ -175,7 +197,7 @@ pub fn gradient_flow<O: Observer>(
         observed_len: state_len,
         stop_loss: settings.loss_tol,
     };
-    let outcome = integrate(&mut system, &tableau, &mut y, &times, &settings.rk, hooks);
+    let outcome = integrate(&mut system, &tableau, &mut y, &times, &settings.rk(), hooks);
     y.truncate(state_len);
     let mut final_theta = vec![0.0; d];
     model.theta(&y, &mut final_theta);
