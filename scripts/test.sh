@@ -17,6 +17,6 @@ fi
 if [ -f crates/ddln-cli/src/main.rs ] && grep -q reproduce crates/ddln-cli/src/main.rs; then
   echo "== ddln reproduce --quick"
   out=$(mktemp -d)
-  cargo run --release -q -p ddln-cli -- reproduce --quick --quiet --out "$out"
+  bash scripts/reproduce.sh "$out" --quick --quiet
   test -s "$out/summary.json"
 fi

@@ -1,1 +1,42 @@
-fn main() {}
+//! `ddln`: train deep diagonal linear networks, check the paper's statements on every
+//! run, and reproduce its figures.
+
+mod commands;
+mod config;
+mod experiments;
+mod io;
+mod plot;
+mod progress;
+mod report;
+
+use clap::{Parser, Subcommand};
+
+/// Deep diagonal linear networks theta = u^1 ⊙ … ⊙ u^L trained by gradient flow or
+/// gradient descent on L(theta) = sum_i (<x_i, theta> - y_i)^2, with the statements of
+/// "Optimization Insights into Deep Diagonal Linear Networks" checked on every run.
+#[derive(Debug, Parser)]
+#[command(name = "ddln", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Train one network (gradient flow or descent) and write summary, trajectory and plots.
+    Train(Box<commands::train::TrainArgs>),
+    /// Reproduce the paper's figures into a folder, with a summary of what each shows.
+    Reproduce(commands::reproduce::ReproduceArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Train(args) => commands::train::run(args),
+        Command::Reproduce(args) => commands::reproduce::run(args),
+    };
+    if let Err(err) = result {
+        eprintln!("error: {err:#}");
+        std::process::exit(1);
+    }
+}

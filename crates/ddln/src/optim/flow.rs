@@ -29,7 +29,7 @@ pub struct FlowSettings {
     /// Upper bound on the step size; `None` for no bound (default).
     pub max_step: Option<f64>,
     /// Runge-Kutta pair (default Dormand-Prince 5(4)).
-    pub method: RkMethod,
+    pub integrator: RkMethod,
     /// Number of evenly spaced recorded times in `[0, t_end]` when `t_eval` is not given (default 201).
     pub n_record: usize,
     /// Explicit recorded times (sorted, in `[0, t_end]`); `t_end` is always recorded too.
@@ -49,7 +49,7 @@ impl Default for FlowSettings {
             max_steps: 10_000_000,
             initial_step: None,
             max_step: None,
-            method: RkMethod::default(),
+            integrator: RkMethod::default(),
             n_record: 201,
             t_eval: None,
             loss_tol: None,
@@ -190,7 +190,7 @@ pub fn gradient_flow<O: Observer>(
             rec.extend_from_slice(xi);
         }
     };
-    let tableau = settings.method.tableau();
+    let tableau = settings.integrator.tableau();
     let hooks = Hooks {
         record: &mut record,
         observer,

@@ -1,0 +1,238 @@
+//! Line charts as PNG and SVG with plotters, using a bundled font (no system fonts).
+
+use std::path::Path;
+use std::sync::Once;
+
+use anyhow::{anyhow, Result};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::io;
+
+static FONT: Once = Once::new();
+const FONT_BYTES: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+
+fn register_font() {
+    FONT.call_once(|| {
+        // The bundled font is valid by construction; a failure would show as missing text.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT_BYTES);
+    });
+}
+
+/// A colour-blind-safe palette (Okabe & Ito).
+pub const PALETTE: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),
+    RGBColor(230, 159, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(213, 94, 0),
+    RGBColor(204, 121, 167),
+    RGBColor(86, 180, 233),
+    RGBColor(240, 228, 66),
+    RGBColor(0, 0, 0),
+];
+
+/// One curve.
+#[derive(Debug, Clone)]
+pub struct Series {
+    /// Legend entry.
+    pub label: String,
+    /// Abscissae.
+    pub x: Vec<f64>,
+    /// Ordinates.
+    pub y: Vec<f64>,
+    /// Colour.
+    pub color: RGBColor,
+    /// Dashed (bounds, references) or solid (measurements).
+    pub dashed: bool,
+    /// Draw point markers as well.
+    pub markers: bool,
+}
+
+impl Series {
+    /// A solid curve.
+    pub fn solid(label: impl Into<String>, x: Vec<f64>, y: Vec<f64>, color: RGBColor) -> Self {
+        Series {
+            label: label.into(),
+            x,
+            y,
+            color,
+            dashed: false,
+            markers: false,
+        }
+    }
+
+    /// A dashed curve.
+    pub fn dashed(label: impl Into<String>, x: Vec<f64>, y: Vec<f64>, color: RGBColor) -> Self {
+        Series {
+            label: label.into(),
+            x,
+            y,
+            color,
+            dashed: true,
+            markers: false,
+        }
+    }
+}
+
+/// A chart: title, axis labels, scales and curves.
+#[derive(Debug, Clone, Default)]
+pub struct Chart {
+    /// Title.
+    pub title: String,
+    /// Horizontal axis label.
+    pub x_label: String,
+    /// Vertical axis label.
+    pub y_label: String,
+    /// Logarithmic horizontal axis.
+    pub log_x: bool,
+    /// Logarithmic vertical axis.
+    pub log_y: bool,
+    /// Curves.
+    pub series: Vec<Series>,
+}
+
+/// Writes `stem.png` and `stem.svg` (each atomically).
+pub fn save(chart: &Chart, stem: &Path) -> Result<()> {
+    register_font();
+    let size = (900, 600);
+    let png = stem.with_extension("png");
+    let tmp_png = stem.with_file_name(format!(
+        ".{}.tmp{}.png",
+        stem.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    {
+        let root = BitMapBackend::new(&tmp_png, size).into_drawing_area();
+        draw(chart, &root)?;
+        root.present()
+            .map_err(|e| anyhow!("cannot render {}: {e}", png.display()))?;
+    }
+    std::fs::rename(&tmp_png, &png)?;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        draw(chart, &root)?;
+        root.present()
+            .map_err(|e| anyhow!("cannot render svg: {e}"))?;
+    }
+    io::write_text(&stem.with_extension("svg"), &svg)
+}
+
+fn range(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite() && (!log || *v > 0.0))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
+    if !lo.is_finite() {
+        return if log { (1e-16, 1.0) } else { (0.0, 1.0) };
+    }
+    if log {
+        (lo / 1.5, hi * 1.5)
+    } else if hi > lo {
+        let pad = 0.05 * (hi - lo);
+        (lo - pad, hi + pad)
+    } else {
+        (lo - 1.0, hi + 1.0)
+    }
+}
+
+/// Tick labels: powers of ten as `1e-6` on log axes, short decimals otherwise.
+fn tick(v: f64, log: bool) -> String {
+    if log {
+        format!("{v:.0e}")
+    } else if v != 0.0 && (v.abs() >= 1e4 || v.abs() < 1e-3) {
+        format!("{v:.1e}")
+    } else {
+        let s = format!("{v:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+fn draw<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+    let xs = range(
+        chart.series.iter().flat_map(|s| s.x.iter().copied()),
+        chart.log_x,
+    );
+    let ys = range(
+        chart.series.iter().flat_map(|s| s.y.iter().copied()),
+        chart.log_y,
+    );
+    let mut builder = ChartBuilder::on(root);
+    builder
+        .caption(&chart.title, ("sans-serif", 22))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(75);
+    macro_rules! body {
+        ($ctx:expr) => {{
+            let mut ctx = $ctx;
+            let x_fmt = |v: &f64| tick(*v, chart.log_x);
+            let y_fmt = |v: &f64| tick(*v, chart.log_y);
+            ctx.configure_mesh()
+                .x_label_formatter(&x_fmt)
+                .y_label_formatter(&y_fmt)
+                .x_desc(chart.x_label.as_str())
+                .y_desc(chart.y_label.as_str())
+                .label_style(("sans-serif", 15))
+                .axis_desc_style(("sans-serif", 17))
+                .draw()
+                .map_err(|e| anyhow!("{e}"))?;
+            for s in &chart.series {
+                let pts: Vec<(f64, f64)> =
+                    s.x.iter()
+                        .zip(&s.y)
+                        .map(|(&x, &y)| (x, y))
+                        .filter(|(x, y)| {
+                            x.is_finite()
+                                && y.is_finite()
+                                && (!chart.log_y || *y > 0.0)
+                                && (!chart.log_x || *x > 0.0)
+                        })
+                        .collect();
+                let style = ShapeStyle::from(&s.color).stroke_width(2);
+                let color = s.color;
+                let anno = if s.dashed {
+                    ctx.draw_series(DashedLineSeries::new(pts.clone(), 8, 5, style))
+                        .map_err(|e| anyhow!("{e}"))?
+                } else {
+                    ctx.draw_series(LineSeries::new(pts.clone(), style))
+                        .map_err(|e| anyhow!("{e}"))?
+                };
+                anno.label(s.label.as_str()).legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+                if s.markers {
+                    ctx.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))
+                        .map_err(|e| anyhow!("{e}"))?;
+                }
+            }
+            ctx.configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 14))
+                .position(SeriesLabelPosition::UpperRight)
+                .draw()
+                .map_err(|e| anyhow!("{e}"))?;
+        }};
+    }
+    match (chart.log_x, chart.log_y) {
+        (false, false) => body!(builder
+            .build_cartesian_2d(xs.0..xs.1, ys.0..ys.1)
+            .map_err(|e| anyhow!("{e}"))?),
+        (false, true) => body!(builder
+            .build_cartesian_2d(xs.0..xs.1, (ys.0..ys.1).log_scale())
+            .map_err(|e| anyhow!("{e}"))?),
+        (true, false) => body!(builder
+            .build_cartesian_2d((xs.0..xs.1).log_scale(), ys.0..ys.1)
+            .map_err(|e| anyhow!("{e}"))?),
+        (true, true) => body!(builder
+            .build_cartesian_2d((xs.0..xs.1).log_scale(), (ys.0..ys.1).log_scale())
+            .map_err(|e| anyhow!("{e}"))?),
+    }
+    Ok(())
+}

@@ -1,0 +1,216 @@
+//! What a run leaves in its output folder: `summary.json`, `config.toml`,
+//! `trajectory.npz` and the plots.
+
+use std::path::Path;
+
+use anyhow::Result;
+use ddln::{Method, Model, Report};
+use serde_json::{json, Value};
+
+use crate::config::{Loaded, TrainConfig};
+use crate::io;
+use crate::plot::{self, Chart, Series, PALETTE};
+
+/// The summary of a run as JSON: results, work, and the paper's diagnostics (the
+/// per-time arrays of the Theorem-2 check live in `trajectory.npz`).
+pub fn summary(config: &TrainConfig, loaded: &Loaded, report: &Report) -> Value {
+    let run = &report.run;
+    let d = loaded.problem.dim();
+    let mut diagnostics = serde_json::to_value(&report.diagnostics).unwrap_or(Value::Null);
+    if let Some(rate) = diagnostics.get_mut("rate").and_then(Value::as_object_mut) {
+        rate.remove("gap");
+        rate.remove("bound");
+    }
+    let tolerances = match &config.train {
+        Method::Flow(s) => json!({"rtol": s.rtol, "atol": s.atol, "integrator": s.integrator}),
+        Method::Descent(s) => json!({"lr": s.lr, "steps": s.steps}),
+    };
+    let theta_star_error = loaded.theta_star.as_ref().map(|star| {
+        run.final_theta
+            .iter()
+            .zip(star)
+            .map(|(a, b)| (a - b).powi(2))
+            .sum::<f64>()
+            .sqrt()
+    });
+    json!({
+        "ddln_version": env!("CARGO_PKG_VERSION"),
+        "method": config.train.name(),
+        "model": loaded.model.name(),
+        "loss_convention": loaded.problem.loss().convention(),
+        "n_samples": loaded.problem.n_samples(),
+        "dim": d,
+        "status": run.status,
+        "message": run.message,
+        "t_final": run.t_final,
+        "final_loss": run.final_loss,
+        "final_theta": run.final_theta,
+        "final_layers": run.final_state.chunks(d).collect::<Vec<_>>(),
+        "stats": run.stats,
+        "theta_star": loaded.theta_star,
+        "distance_to_theta_star": theta_star_error,
+        "tolerances": tolerances,
+        "diagnostics": diagnostics,
+        "config": config,
+    })
+}
+
+/// Writes every output of a run into `dir` (created if needed).
+pub fn write_run(
+    dir: &Path,
+    config: &TrainConfig,
+    loaded: &Loaded,
+    report: &Report,
+) -> Result<Value> {
+    io::ensure_dir(dir)?;
+    let run = &report.run;
+    let traj = &run.trajectory;
+    let d = loaded.problem.dim();
+    let rows = loaded.model.rows();
+    let n_t = traj.len();
+    let mut arrays: Vec<(&str, &[f64], Vec<usize>)> = vec![
+        ("t", &traj.t, vec![n_t]),
+        ("theta", &traj.theta, vec![n_t, d]),
+        ("layers", &traj.states, vec![n_t, rows, d]),
+        ("loss", &traj.loss, vec![n_t]),
+    ];
+    if let Some(xi) = &traj.xi {
+        arrays.push(("xi", xi, vec![n_t, d]));
+    }
+    if let Some(rate) = &report.diagnostics.rate {
+        arrays.push(("gap", &rate.gap, vec![n_t]));
+        arrays.push(("bound", &rate.bound, vec![n_t]));
+    }
+    io::write_npz(&dir.join("trajectory.npz"), &arrays)?;
+    io::write_text(&dir.join("config.toml"), &toml::to_string_pretty(config)?)?;
+    // The inputs themselves, so the run can be repeated even if the originals move.
+    let (n, x) = (loaded.problem.n_samples(), loaded.problem.x());
+    io::write_npy(&dir.join("X.npy"), x, &[n, d])?;
+    io::write_npy(&dir.join("y.npy"), loaded.problem.y(), &[n])?;
+    io::write_npy(&dir.join("init.npy"), &loaded.init, &[rows, d])?;
+    plot_run(dir, loaded, report)?;
+    let summary = summary(config, loaded, report);
+    io::write_json(&dir.join("summary.json"), &summary)?;
+    Ok(summary)
+}
+
+fn plot_run(dir: &Path, loaded: &Loaded, report: &Report) -> Result<()> {
+    let traj = &report.run.trajectory;
+    let d = loaded.problem.dim();
+    let mut loss_chart = Chart {
+        title: "Loss along the run".into(),
+        x_label: "t".into(),
+        y_label: "L(theta(t)) - L*".into(),
+        log_y: true,
+        ..Chart::default()
+    };
+    match &report.diagnostics.rate {
+        Some(rate) => {
+            loss_chart.series.push(Series::solid(
+                "measured gap",
+                traj.t.clone(),
+                rate.gap.clone(),
+                PALETTE[0],
+            ));
+            loss_chart.series.push(Series::dashed(
+                "Theorem 2 bound",
+                traj.t.clone(),
+                rate.bound.clone(),
+                PALETTE[3],
+            ));
+        }
+        None => {
+            loss_chart.y_label = "L(theta(t))".into();
+            loss_chart.series.push(Series::solid(
+                "loss",
+                traj.t.clone(),
+                traj.loss.clone(),
+                PALETTE[0],
+            ));
+        }
+    }
+    plot::save(&loss_chart, &dir.join("loss"))?;
+    let shown = d.min(8);
+    let theta_chart = Chart {
+        title: format!("theta_i(t), first {shown} of {d} coordinates"),
+        x_label: "t".into(),
+        y_label: "theta_i".into(),
+        series: (0..shown)
+            .map(|i| {
+                Series::solid(
+                    format!("theta_{}", i + 1),
+                    traj.t.clone(),
+                    column(&traj.theta, d, i),
+                    PALETTE[i % 8],
+                )
+            })
+            .collect(),
+        ..Chart::default()
+    };
+    plot::save(&theta_chart, &dir.join("theta"))?;
+    if let Model::Deep { depth } = loaded.model {
+        let chart = nodes_chart(
+            &traj.t,
+            &traj.states,
+            depth,
+            d,
+            0,
+            report,
+            "Nodes u_1^j(t) of coordinate 1",
+        );
+        plot::save(&chart, &dir.join("layers"))?;
+    }
+    Ok(())
+}
+
+/// Entry `i` of each row of a row-major `rows x width` array.
+pub fn column(data: &[f64], width: usize, i: usize) -> Vec<f64> {
+    data.chunks(width).map(|row| row[i]).collect()
+}
+
+/// The chart of the layers' entries of one coordinate (the paper's Figure 3), the
+/// minimal layer marked in its legend entry.
+pub fn nodes_chart(
+    t: &[f64],
+    states: &[f64],
+    depth: usize,
+    d: usize,
+    coordinate: usize,
+    report: &Report,
+    title: &str,
+) -> Chart {
+    let minimal = report
+        .diagnostics
+        .assumption_a
+        .as_ref()
+        .map(|a| a.minimal_layer[coordinate]);
+    let crossed = report
+        .diagnostics
+        .sign_changes
+        .as_ref()
+        .map(|s| s.crossed[coordinate].clone())
+        .unwrap_or_default();
+    let series = (0..depth)
+        .map(|j| {
+            let values: Vec<f64> = states
+                .chunks(depth * d)
+                .map(|s| s[j * d + coordinate])
+                .collect();
+            let mut label = format!("layer {}", j + 1);
+            if minimal == Some(j) {
+                label.push_str(" (minimal |u(0)|)");
+            }
+            if crossed.contains(&j) {
+                label.push_str(", crosses 0");
+            }
+            Series::solid(label, t.to_vec(), values, PALETTE[j % 8])
+        })
+        .collect();
+    Chart {
+        title: title.into(),
+        x_label: "t".into(),
+        y_label: format!("u_{}^j(t)", coordinate + 1),
+        series,
+        ..Chart::default()
+    }
+}

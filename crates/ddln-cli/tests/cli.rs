@@ -1,0 +1,406 @@
+//! The `ddln` binary end to end: outputs, bad input, and the main job.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use npyz::WriterBuilder;
+
+fn ddln(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ddln"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn tmpdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ddln-cli-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write_f64(path: &Path, data: &[f64], shape: &[u64]) {
+    let file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut w = npyz::WriteOptions::new()
+        .default_dtype()
+        .shape(shape)
+        .writer(file)
+        .begin_nd()
+        .unwrap();
+    w.extend(data.iter().copied()).unwrap();
+    w.finish().unwrap();
+}
+
+fn write_u8(path: &Path, data: &[u8], shape: &[u64]) {
+    let file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut w = npyz::WriteOptions::new()
+        .default_dtype()
+        .shape(shape)
+        .writer(file)
+        .begin_nd()
+        .unwrap();
+    w.extend(data.iter().copied()).unwrap();
+    w.finish().unwrap();
+}
+
+/// X = I (3 x 3), y = (1, 0.5, -0.7), L = 2 init: the flow converges to theta = y.
+fn inputs(dir: &Path) -> (String, String, String) {
+    let x = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0];
+    write_f64(&dir.join("X.npy"), &x, &[3, 3]);
+    write_f64(&dir.join("y.npy"), &[1.0, 0.5, -0.7], &[3]);
+    write_f64(
+        &dir.join("U0.npy"),
+        &[0.3, 0.2, 0.4, 0.5, -0.1, 0.2],
+        &[2, 3],
+    );
+    let s = |f: &str| dir.join(f).to_string_lossy().into_owned();
+    (s("X.npy"), s("y.npy"), s("U0.npy"))
+}
+
+#[test]
+fn train_writes_every_output_and_json() {
+    let dir = tmpdir("train");
+    let (x, y, u0) = inputs(&dir);
+    let out = dir.join("run");
+    let o = ddln(&[
+        "train",
+        "--x",
+        &x,
+        "--y",
+        &y,
+        "--init",
+        &u0,
+        "--method",
+        "flow",
+        "--t-end",
+        "30",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(summary["status"], "Completed");
+    // X = I: the flow ends at theta = y (the unique interpolator).
+    let theta: Vec<f64> = serde_json::from_value(summary["final_theta"].clone()).unwrap();
+    for (t, y) in theta.iter().zip([1.0, 0.5, -0.7]) {
+        assert!((t - y).abs() < 1e-6, "{theta:?}");
+    }
+    assert_eq!(summary["diagnostics"]["assumption_a"]["holds"], true);
+    assert_eq!(summary["diagnostics"]["rate"]["holds"], true);
+    assert!(
+        summary["diagnostics"]["conservation"]["max_rel_residual"]
+            .as_f64()
+            .unwrap()
+            < 1e-9
+    );
+    assert!(summary["stats"]["grad_evals"].as_u64().unwrap() > 0);
+    for f in [
+        "summary.json",
+        "config.toml",
+        "trajectory.npz",
+        "loss.png",
+        "loss.svg",
+        "theta.png",
+        "layers.svg",
+        "X.npy",
+        "y.npy",
+        "init.npy",
+    ] {
+        assert!(out.join(f).is_file(), "missing {f}");
+    }
+    let on_disk: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(on_disk, summary);
+    // The saved config repeats the run exactly.
+    let again = dir.join("again");
+    let o = ddln(&[
+        "train",
+        "--config",
+        out.join("config.toml").to_str().unwrap(),
+        "--out",
+        again.to_str().unwrap(),
+        "--json",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let second: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(second["final_theta"], summary["final_theta"]);
+}
+
+#[test]
+fn recipe_gd_and_divergence() {
+    let dir = tmpdir("gd");
+    let out = dir.join("gd");
+    let o = ddln(&[
+        "train",
+        "--n",
+        "8",
+        "--d",
+        "12",
+        "--k",
+        "2",
+        "--depth",
+        "3",
+        "--scale",
+        "0.5",
+        "--method",
+        "gd",
+        "--lr",
+        "1e-3",
+        "--steps",
+        "200",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["status"], "Completed");
+    assert_eq!(s["stats"]["steps"], 200);
+    let out = dir.join("boom");
+    let o = ddln(&[
+        "train",
+        "--n",
+        "8",
+        "--d",
+        "4",
+        "--depth",
+        "3",
+        "--scale",
+        "2",
+        "--method",
+        "gd",
+        "--lr",
+        "50",
+        "--steps",
+        "500",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+        "--quiet",
+    ]);
+    assert!(o.status.success());
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["status"], "Diverged");
+    assert!(s["message"].as_str().unwrap().contains("iteration"));
+    let layers: Vec<Vec<f64>> = serde_json::from_value(s["final_layers"].clone()).unwrap();
+    assert!(layers.iter().flatten().all(|v| v.is_finite()));
+}
+
+/// Runs a failing command: non-zero exit, message mentions `needle`, no output folder.
+fn fails_with(args: &[&str], out: &Path, needle: &str) {
+    let o = ddln(args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "expected failure for {args:?}");
+    assert!(
+        err.contains(needle),
+        "stderr of {args:?} lacks `{needle}`: {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!out.exists(), "partial output left for {args:?}");
+}
+
+#[test]
+fn bad_input_is_a_clear_error_with_no_output() {
+    let dir = tmpdir("bad");
+    let (x, y, u0) = inputs(&dir);
+    let out = dir.join("never");
+    let o = out.to_str().unwrap();
+    write_f64(
+        &dir.join("Xnan.npy"),
+        &[1.0, f64::NAN, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0],
+        &[3, 3],
+    );
+    write_f64(&dir.join("y2.npy"), &[1.0, 2.0], &[2]);
+    write_f64(&dir.join("U1.npy"), &[0.3, 0.2, 0.4], &[1, 3]);
+    write_f64(&dir.join("Uwide.npy"), &[0.3; 8], &[2, 4]);
+    write_u8(&dir.join("Xu8.npy"), &[1; 9], &[3, 3]);
+    std::fs::write(dir.join("garbage.npy"), b"not an array").unwrap();
+    let p = |f: &str| dir.join(f).to_string_lossy().into_owned();
+    fails_with(
+        &[
+            "train",
+            "--x",
+            &p("Xnan.npy"),
+            "--y",
+            &y,
+            "--init",
+            &u0,
+            "--out",
+            o,
+        ],
+        &out,
+        "`X` contains a non-finite value",
+    );
+    fails_with(
+        &[
+            "train",
+            "--x",
+            &x,
+            "--y",
+            &p("y2.npy"),
+            "--init",
+            &u0,
+            "--out",
+            o,
+        ],
+        &out,
+        "`y`",
+    );
+    fails_with(
+        &[
+            "train",
+            "--x",
+            &x,
+            "--y",
+            &y,
+            "--init",
+            &p("U1.npy"),
+            "--out",
+            o,
+        ],
+        &out,
+        "`depth`",
+    );
+    fails_with(
+        &[
+            "train",
+            "--x",
+            &x,
+            "--y",
+            &y,
+            "--init",
+            &p("Uwide.npy"),
+            "--out",
+            o,
+        ],
+        &out,
+        "`init`",
+    );
+    fails_with(
+        &[
+            "train",
+            "--x",
+            &p("Xu8.npy"),
+            "--y",
+            &y,
+            "--init",
+            &u0,
+            "--out",
+            o,
+        ],
+        &out,
+        "dtype",
+    );
+    fails_with(
+        &[
+            "train",
+            "--x",
+            &p("garbage.npy"),
+            "--y",
+            &y,
+            "--init",
+            &u0,
+            "--out",
+            o,
+        ],
+        &out,
+        "not a valid .npy",
+    );
+    fails_with(
+        &[
+            "train",
+            "--x",
+            &p("missing.npy"),
+            "--y",
+            &y,
+            "--init",
+            &u0,
+            "--out",
+            o,
+        ],
+        &out,
+        "cannot read `X`",
+    );
+    fails_with(
+        &[
+            "train", "--x", &x, "--y", &y, "--init", &u0, "--rtol", "-1", "--out", o,
+        ],
+        &out,
+        "`rtol`",
+    );
+    fails_with(
+        &[
+            "train", "--x", &x, "--y", &y, "--init", &u0, "--atol", "0", "--out", o,
+        ],
+        &out,
+        "`atol`",
+    );
+    fails_with(
+        &[
+            "train", "--x", &x, "--y", &y, "--init", &u0, "--t-end", "0", "--out", o,
+        ],
+        &out,
+        "`t_end`",
+    );
+    fails_with(
+        &[
+            "train", "--x", &x, "--y", &y, "--init", &u0, "--method", "gd", "--lr", "-0.1",
+            "--out", o,
+        ],
+        &out,
+        "`lr`",
+    );
+    fails_with(
+        &["train", "--n", "0", "--d", "3", "--out", o],
+        &out,
+        "empty",
+    );
+    std::fs::write(dir.join("unknown.toml"), "bogus_key = 1\n[data]\nkind = \"gaussian\"\nn = 4\nd = 3\nseed = 0\n[init]\nkind = \"recipe\"\n[train]\nmethod = \"flow\"\n").unwrap();
+    fails_with(
+        &["train", "--config", &p("unknown.toml"), "--out", o],
+        &out,
+        "bogus_key",
+    );
+    std::fs::write(dir.join("type.toml"), "[data]\nkind = \"gaussian\"\nn = \"four\"\nd = 3\nseed = 0\n[init]\nkind = \"recipe\"\n[train]\nmethod = \"flow\"\n").unwrap();
+    fails_with(
+        &["train", "--config", &p("type.toml"), "--out", o],
+        &out,
+        "invalid type",
+    );
+    std::fs::write(dir.join("nested.toml"), "[data]\nkind = \"gaussian\"\nn = 4\nd = 3\nseed = 0\n[init]\nkind = \"recipe\"\n[train]\nmethod = \"flow\"\nrtoll = 1e-9\n").unwrap();
+    fails_with(
+        &["train", "--config", &p("nested.toml"), "--out", o],
+        &out,
+        "rtoll",
+    );
+}
+
+#[test]
+fn reproduce_quick_writes_figures_and_a_summary_whose_claims_hold() {
+    let dir = tmpdir("reproduce");
+    let out = dir.join("paper");
+    let o = ddln(&[
+        "reproduce",
+        "--quick",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["all_claims_hold"], true, "{s:#}");
+    for f in [
+        "figure3/figure3.png",
+        "figure3/figure3.svg",
+        "figure4/figure4.png",
+        "figure4/figure4.svg",
+        "summary.txt",
+    ] {
+        assert!(out.join(f).is_file(), "missing {f}");
+    }
+}
