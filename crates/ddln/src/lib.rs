@@ -26,6 +26,7 @@
 
 pub mod error;
 pub mod loss;
+pub mod mirror;
 pub mod observe;
 pub mod optim;
 pub mod param;
@@ -36,6 +37,7 @@ pub mod train;
 
 pub use error::{DdlnError, Result};
 pub use loss::Loss;
+pub use mirror::{reduced_flow, Entropy, Reduced};
 pub use observe::{Control, FnObserver, Observer, StepView};
 pub use optim::{
     descent, gradient_flow, DescentSettings, FlowSettings, RkMethod, RkSettings, Run, RunStats,

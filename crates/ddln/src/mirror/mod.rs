@@ -1,0 +1,22 @@
+//! The explicit mirror map of a DDLN (MATH.md sections 4, 5, 7, 8).
+//!
+//! * [`reduced`]: under assumption (A) every layer is a function of the minimal one, `v`:
+//!   `P`, `phi`, `phi^{-1}`, `M`; [`reduced_flow`] integrates gradient flow in `v`;
+//! * [`entropy`]: `F`, `Psi`, `Q`, `grad Q`, `Q''` and the dual box of any init;
+//! * [`closed_form`]: the paper's appendix A.1-A.3 formulas, as verified
+//!   (see `docs/paper-errata.md`);
+//! * [`predict`]: where gradient flow ends, `argmin {Q : X theta = y}`, by dual Newton,
+//!   and its small-init limit, a weighted L1 problem;
+//! * [`baselines`]: minimum-L1 and minimum-L2 interpolators;
+//! * [`li_conditions`]: the commuting and regular conditions of Li et al. (2022);
+//! * [`sweep`]: distance of the predicted limit to the baselines across depths and scales.
+
+mod coordinate;
+pub mod entropy;
+mod quadrature;
+pub mod reduced;
+mod reduced_flow;
+
+pub use entropy::Entropy;
+pub use reduced::Reduced;
+pub use reduced_flow::reduced_flow;
