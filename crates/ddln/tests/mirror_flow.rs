@@ -12,9 +12,15 @@ fn problem(n: usize, d: usize, seed: u64) -> Problem {
 }
 
 fn init(depth: usize, d: usize, scale: f64, zero_first: bool, seed: u64) -> Vec<f64> {
-    InitRecipe { depth, scale, zero_first, shape: InitShape::Gaussian, seed }
-        .draw(d)
-        .unwrap()
+    InitRecipe {
+        depth,
+        scale,
+        zero_first,
+        shape: InitShape::Gaussian,
+        seed,
+    }
+    .draw(d)
+    .unwrap()
 }
 
 fn tight(t_end: f64) -> FlowSettings {
@@ -22,7 +28,11 @@ fn tight(t_end: f64) -> FlowSettings {
         t_end,
         track_xi: true,
         n_record: 41,
-        rk: RkSettings { rtol: 1e-12, atol: 1e-14, ..RkSettings::default() },
+        rk: RkSettings {
+            rtol: 1e-12,
+            atol: 1e-14,
+            ..RkSettings::default()
+        },
         ..FlowSettings::default()
     }
 }
@@ -72,8 +82,14 @@ fn grad_q_equals_xi_along_layer_trajectories() {
 #[test]
 fn reduced_mode_matches_the_layer_flow() {
     let mut worst = 0.0f64;
-    for (k, &(depth, scale, zero_first)) in
-        [(2usize, 0.6, false), (3, 0.5, true), (4, 0.8, false), (7, 1.0, false)].iter().enumerate()
+    for (k, &(depth, scale, zero_first)) in [
+        (2usize, 0.6, false),
+        (3, 0.5, true),
+        (4, 0.8, false),
+        (7, 1.0, false),
+    ]
+    .iter()
+    .enumerate()
     {
         let (n, d) = (5, 8);
         let p = problem(n, d, 60 + k as u64);
@@ -84,11 +100,16 @@ fn reduced_mode_matches_the_layer_flow() {
         assert_eq!(layer.trajectory.len(), reduced.trajectory.len());
         assert_eq!(reduced.final_state.len(), depth * d);
         let diff = |a: &[f64], b: &[f64]| {
-            a.iter().zip(b).fold(0.0f64, |m, (x, y)| m.max((x - y).abs() / (1.0 + y.abs())))
+            a.iter()
+                .zip(b)
+                .fold(0.0f64, |m, (x, y)| m.max((x - y).abs() / (1.0 + y.abs())))
         };
         let ds = diff(&reduced.trajectory.states, &layer.trajectory.states);
         let dt = diff(&reduced.trajectory.theta, &layer.trajectory.theta);
-        let dx = diff(reduced.trajectory.xi.as_ref().unwrap(), layer.trajectory.xi.as_ref().unwrap());
+        let dx = diff(
+            reduced.trajectory.xi.as_ref().unwrap(),
+            layer.trajectory.xi.as_ref().unwrap(),
+        );
         println!(
             "L={depth}: layers {ds:.1e}, theta {dt:.1e}, xi {dx:.1e}; grad evals reduced {} vs layer {}",
             reduced.stats.grad_evals, layer.stats.grad_evals

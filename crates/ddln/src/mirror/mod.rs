@@ -11,12 +11,21 @@
 //! * [`li_conditions`]: the commuting and regular conditions of Li et al. (2022);
 //! * [`sweep`]: distance of the predicted limit to the baselines across depths and scales.
 
+pub mod baselines;
+pub mod closed_form;
 mod coordinate;
 pub mod entropy;
+mod map;
+pub mod predict;
 mod quadrature;
+mod range;
 pub mod reduced;
 mod reduced_flow;
 
+pub use baselines::{min_l1, min_l2, weighted_l1, BaselineStatus, Interpolator, LpSettings};
+pub use closed_form::{RedundantClosedForm, TwoLayerClosedForm};
 pub use entropy::Entropy;
+pub use map::MirrorMap;
+pub use predict::{predict, predict_with, PredictSettings, PredictStatus, Prediction};
 pub use reduced::Reduced;
 pub use reduced_flow::reduced_flow;
