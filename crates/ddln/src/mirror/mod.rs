@@ -21,6 +21,7 @@ mod quadrature;
 mod range;
 pub mod reduced;
 mod reduced_flow;
+pub mod small_init;
 
 pub use baselines::{min_l1, min_l2, weighted_l1, BaselineStatus, Interpolator, LpSettings};
 pub use closed_form::{RedundantClosedForm, TwoLayerClosedForm};
@@ -29,3 +30,4 @@ pub use map::MirrorMap;
 pub use predict::{predict, predict_with, PredictSettings, PredictStatus, Prediction};
 pub use reduced::Reduced;
 pub use reduced_flow::reduced_flow;
+pub use small_init::{small_init_limit, small_init_weights, SmallInitLimit};

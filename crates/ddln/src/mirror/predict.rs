@@ -29,7 +29,8 @@ use super::range::{norm, residual_norm, RangeBasis};
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PredictSettings {
-    /// Converged once `||X theta - y|| <= tol ||y||` (default 1e-11).
+    /// Converged once `||X theta - y|| <= max(tol ||y||, residual_floor)` (default 1e-11),
+    /// where the floor is what f64 can resolve (see [`Prediction::residual_floor`]).
     pub tol: f64,
     /// Newton iterations (default 500).
     pub max_iter: usize,
@@ -105,6 +106,12 @@ pub struct Prediction {
     pub residual: f64,
     /// `||X theta - y|| / ||y||`.
     pub relative_residual: f64,
+    /// The smallest residual f64 can resolve at this point:
+    /// `2 eps sqrt(sum_i |X_i|^2 (|xi_i| M_ii + |theta_i|)^2)` with `|X_i|` the column
+    /// norms. `xi = X^T nu` is only known to `eps |xi|`, and `theta = Psi(xi)` moves by
+    /// `M` per unit of `xi`: at small inits (`L >= 3`) `|xi|` is of order `alpha^{-(L-2)}`
+    /// and this floor can exceed `tol ||y||`; convergence is then declared at the floor.
+    pub residual_floor: f64,
     /// Newton iterations done.
     pub iterations: usize,
     /// How it ended.
@@ -226,6 +233,22 @@ pub fn predict_with<M: MirrorMap>(
     let mut theta_new = vec![0.0; d];
     let mut m_new = vec![0.0; d];
     let mut res_new = vec![0.0; r];
+    let col_norm: Vec<f64> = (0..d)
+        .map(|i| {
+            (0..r)
+                .map(|a| basis.xt[a * d + i].powi(2))
+                .sum::<f64>()
+                .sqrt()
+        })
+        .collect();
+    let floor_of = |xi: &[f64], theta: &[f64], m: &[f64]| -> f64 {
+        2.0 * f64::EPSILON
+            * (0..d)
+                .map(|i| (col_norm[i] * (xi[i].abs() * m[i] + theta[i].abs())).powi(2))
+                .sum::<f64>()
+                .sqrt()
+    };
+    let mut floor = floor_of(&xi, &theta, &m);
     let mut status = PredictStatus::MaxIterations;
     let mut message = format!(
         "{} Newton iterations without reaching tol",
@@ -233,9 +256,12 @@ pub fn predict_with<M: MirrorMap>(
     );
     let mut iterations = 0;
     while iterations < settings.max_iter {
-        if rnorm <= settings.tol * scale {
+        if rnorm <= settings.tol * scale || rnorm <= floor {
             status = PredictStatus::Converged;
             message = format!("converged in {iterations} Newton iterations");
+            if rnorm > settings.tol * scale {
+                message += &format!(" to the f64 floor {floor:.2e} (above tol ||y||)");
+            }
             break;
         }
         iterations += 1;
@@ -281,6 +307,7 @@ pub fn predict_with<M: MirrorMap>(
                     std::mem::swap(&mut res, &mut res_new);
                     rnorm = rn;
                     dual = dual_new;
+                    floor = floor_of(&xi, &theta, &m);
                     accepted = true;
                     break;
                 }
@@ -296,7 +323,7 @@ pub fn predict_with<M: MirrorMap>(
             break;
         }
     }
-    if status == PredictStatus::MaxIterations && rnorm <= settings.tol * scale {
+    if status == PredictStatus::MaxIterations && (rnorm <= settings.tol * scale || rnorm <= floor) {
         status = PredictStatus::Converged;
         message = format!("converged in {iterations} Newton iterations");
     }
@@ -322,6 +349,7 @@ pub fn predict_with<M: MirrorMap>(
         entropy_value,
         residual,
         relative_residual: residual / scale,
+        residual_floor: floor,
         iterations,
         status,
         message,
