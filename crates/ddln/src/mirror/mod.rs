@@ -5,10 +5,10 @@
 //! * [`entropy`]: `F`, `Psi`, `Q`, `grad Q`, `Q''` and the dual box of any init;
 //! * [`closed_form`]: the paper's appendix A.1-A.3 formulas, as verified
 //!   (see `docs/paper-errata.md`);
-//! * [`predict`]: where gradient flow ends, `argmin {Q : X theta = y}`, by dual Newton,
+//! * [`mod@predict`]: where gradient flow ends, `argmin {Q : X theta = y}`, by dual Newton,
 //!   and its small-init limit, a weighted L1 problem;
 //! * [`baselines`]: minimum-L1 and minimum-L2 interpolators;
-//! * [`li_conditions`]: the commuting and regular conditions of Li et al. (2022);
+//! * [`mod@li_conditions`]: the commuting and regular conditions of Li et al. (2022);
 //! * [`sweep`]: distance of the predicted limit to the baselines across depths and scales.
 
 pub mod baselines;
