@@ -10,6 +10,8 @@
 //! * [`param`]: the deep, redundant (`u^L`) and signed (`u^L - v^L`) parameterizations;
 //! * [`optim`]: gradient flow (adaptive Runge-Kutta) and descent (GD, SGD, momentum);
 //! * [`theory`]: conservation, the sign rule, assumption (A), Theorem 2's rate;
+//! * [`mirror`]: the explicit mirror map (entropy Q of any init), the predicted end point
+//!   of gradient flow, baselines, the reduced integration mode;
 //! * [`train()`]: one call that runs and checks.
 //!
 //! ```
@@ -26,6 +28,7 @@
 
 pub mod error;
 pub mod loss;
+pub mod mirror;
 pub mod observe;
 pub mod optim;
 pub mod param;
@@ -36,6 +39,9 @@ pub mod train;
 
 pub use error::{DdlnError, Result};
 pub use loss::Loss;
+pub use mirror::{
+    predict, reduced_flow, Entropy, PredictSettings, PredictStatus, Prediction, Reduced,
+};
 pub use observe::{Control, FnObserver, Observer, StepView};
 pub use optim::{
     descent, gradient_flow, DescentSettings, FlowSettings, RkMethod, RkSettings, Run, RunStats,

@@ -10,7 +10,7 @@ pub mod tableau;
 
 pub use descent::{descent, DescentSettings, Schedule};
 pub use flow::{gradient_flow, FlowSettings};
-pub use rk::{integrate, OdeSystem, RkSettings};
+pub use rk::{integrate, Hooks, OdeSystem, Outcome, RkSettings};
 pub use tableau::{RkMethod, Tableau};
 
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,37 @@
+//! The explicit mirror map of a DDLN (MATH.md sections 4, 5, 7, 8).
+//!
+//! * [`reduced`]: under assumption (A) every layer is a function of the minimal one, `v`:
+//!   `P`, `phi`, `phi^{-1}`, `M`; [`reduced_flow`] integrates gradient flow in `v`;
+//! * [`entropy`]: `F`, `Psi`, `Q`, `grad Q`, `Q''` and the dual box of any init;
+//! * [`closed_form`]: the paper's appendix A.1-A.3 formulas, as verified
+//!   (see `docs/paper-errata.md`);
+//! * [`mod@predict`]: where gradient flow ends, `argmin {Q : X theta = y}`, by dual Newton,
+//!   and its small-init limit, a weighted L1 problem;
+//! * [`baselines`]: minimum-L1 and minimum-L2 interpolators;
+//! * [`mod@li_conditions`]: the commuting and regular conditions of Li et al. (2022);
+//! * [`sweep`]: distance of the predicted limit to the baselines across depths and scales.
+
+pub mod baselines;
+pub mod closed_form;
+mod coordinate;
+pub mod entropy;
+pub mod li_conditions;
+mod map;
+pub mod predict;
+mod quadrature;
+mod range;
+pub mod reduced;
+mod reduced_flow;
+pub mod small_init;
+pub mod sweep;
+
+pub use baselines::{min_l1, min_l2, weighted_l1, BaselineStatus, Interpolator, LpSettings};
+pub use closed_form::{RedundantClosedForm, TwoLayerClosedForm};
+pub use entropy::Entropy;
+pub use li_conditions::{li_conditions, LiReport};
+pub use map::MirrorMap;
+pub use predict::{predict, predict_with, PredictSettings, PredictStatus, Prediction};
+pub use reduced::Reduced;
+pub use reduced_flow::reduced_flow;
+pub use small_init::{small_init_limit, small_init_weights, SmallInitLimit};
+pub use sweep::{rich_to_kernel_sweep, Sweep, SweepPoint};

@@ -1,0 +1,357 @@
+//! Where gradient flow ends without simulating it (MATH.md section 7):
+//! `theta_inf = argmin { Q(theta) : X theta = y }`, through Newton's method on the concave
+//! dual `nu -> <nu, y> - sum_i Q_i^*((X^T nu)_i)`:
+//!
+//! ```text
+//! gradient  r(nu) = y - X Psi(X^T nu)
+//! Hessian   -X diag(Psi'(X^T nu)) X^T        (Psi' = M > 0: an SPD n x n system)
+//! ```
+//!
+//! `X` is first replaced by `Sigma_r V_r^T` (its thin SVD, rank `r`) so the Newton system
+//! is `r x r` and positive definite even when `X` has dependent rows. Steps are damped:
+//! a step covers at most `boundary_fraction` of the distance of `X^T nu` to the edge of
+//! the dual box (`L >= 3`), then is halved until the residual norm or the dual objective
+//! improves (Armijo, constant 1e-4).
+
+use faer::linalg::solvers::Solve;
+use faer::{Mat, Side};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{check_positive, DdlnError, Result};
+use crate::loss::Loss;
+use crate::problem::Problem;
+
+use super::entropy::Entropy;
+use super::map::MirrorMap;
+use super::range::{norm, residual_norm, RangeBasis};
+
+/// Settings of the predictor. Defaults on each field.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PredictSettings {
+    /// Converged once `||X theta - y|| <= max(tol ||y||, residual_floor)` (default 1e-11),
+    /// where the floor is what f64 can resolve (see [`Prediction::residual_floor`]).
+    pub tol: f64,
+    /// Newton iterations (default 500).
+    pub max_iter: usize,
+    /// Largest fraction of the distance to the dual box edge one step may cover (default 0.99).
+    pub boundary_fraction: f64,
+    /// Halvings of the step before the line search gives up (default 60).
+    pub max_halvings: usize,
+    /// Singular values of `X` below `rank_rtol * sigma_max` count as zero (default 1e-12).
+    pub rank_rtol: f64,
+    /// `y` counts as in the range of `X` when its distance to it is at most
+    /// `range_rtol ||y||` (default 1e-9).
+    pub range_rtol: f64,
+}
+
+impl Default for PredictSettings {
+    fn default() -> Self {
+        PredictSettings {
+            tol: 1e-11,
+            max_iter: 500,
+            boundary_fraction: 0.99,
+            max_halvings: 60,
+            rank_rtol: 1e-12,
+            range_rtol: 1e-9,
+        }
+    }
+}
+
+impl PredictSettings {
+    /// Checks every tolerance.
+    pub fn validate(&self) -> Result<()> {
+        check_positive("tol", self.tol)?;
+        check_positive("rank_rtol", self.rank_rtol)?;
+        check_positive("range_rtol", self.range_rtol)?;
+        if !(self.boundary_fraction > 0.0 && self.boundary_fraction < 1.0) {
+            return Err(DdlnError::invalid(
+                "boundary_fraction",
+                format!("must be in (0, 1), got {}", self.boundary_fraction),
+            ));
+        }
+        if self.max_iter == 0 {
+            return Err(DdlnError::invalid("max_iter", "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+/// How the predictor ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PredictStatus {
+    /// `||X theta - y|| <= tol ||y||`: `theta` is the predicted limit.
+    Converged,
+    /// `y` is not in the range of `X`: no interpolator exists. If the Newton iteration
+    /// converged, `theta` minimizes `Q` over the least-squares solutions (where gradient
+    /// flow ends if it converges); otherwise `theta` is NaN. See the message.
+    NotInRange,
+    /// The iteration limit was reached; `theta` is the last iterate, not the limit.
+    MaxIterations,
+    /// No step improved the residual or the dual objective (or the Newton system could
+    /// not be factored); `theta` is the last iterate, not the limit.
+    LineSearchFailed,
+}
+
+/// The predicted end point of gradient flow.
+#[derive(Debug, Clone, Serialize)]
+pub struct Prediction {
+    /// `theta_inf = Psi(X^T nu)`.
+    pub theta: Vec<f64>,
+    /// The dual variable (length `n`): `xi(inf) = X^T nu`.
+    pub nu: Vec<f64>,
+    /// `Q(theta_inf)`.
+    pub entropy_value: f64,
+    /// `||X theta - y||`.
+    pub residual: f64,
+    /// `||X theta - y|| / ||y||`.
+    pub relative_residual: f64,
+    /// The smallest residual f64 can resolve at this point:
+    /// `2 eps sqrt(sum_i |X_i|^2 (|xi_i| M_ii + |theta_i|)^2)` with `|X_i|` the column
+    /// norms. `xi = X^T nu` is only known to `eps |xi|`, and `theta = Psi(xi)` moves by
+    /// `M` per unit of `xi`: at small inits (`L >= 3`) `|xi|` is of order `alpha^{-(L-2)}`
+    /// and this floor can exceed `tol ||y||`; convergence is then declared at the floor.
+    pub residual_floor: f64,
+    /// Newton iterations done.
+    pub iterations: usize,
+    /// How it ended.
+    pub status: PredictStatus,
+    /// Detail for the user.
+    pub message: String,
+}
+
+/// Predicts where gradient flow on the DDLN with `depth` layers, started at `init`
+/// (`depth x d`), ends on the squared-loss `problem`.
+pub fn predict(
+    problem: &Problem,
+    init: &[f64],
+    depth: usize,
+    settings: &PredictSettings,
+) -> Result<Prediction> {
+    let entropy = Entropy::new(init, depth, problem.dim())?;
+    predict_with(problem, &entropy, settings)
+}
+
+/// Evaluates `Psi` at `xi`: `theta`, `Psi'`; `false` if any entry is not finite.
+fn eval<M: MirrorMap>(map: &M, xi: &[f64], theta: &mut [f64], m: &mut [f64]) -> bool {
+    let mut ok = true;
+    for i in 0..xi.len() {
+        let (t, dm) = map.psi_i(i, xi[i]);
+        theta[i] = t;
+        m[i] = dm;
+        ok &= t.is_finite() && dm.is_finite();
+    }
+    ok
+}
+
+/// `yt - Xt theta` and its norm.
+fn reduced_residual(basis: &RangeBasis, theta: &[f64], out: &mut [f64]) -> f64 {
+    let d = theta.len();
+    for (a, o) in out.iter_mut().enumerate() {
+        *o = basis.yt[a] - crate::problem::dot(&basis.xt[a * d..(a + 1) * d], theta);
+    }
+    norm(out)
+}
+
+/// The dual objective `<nu, yt> - sum_i (xi_i theta_i - Q_i(theta_i))`.
+fn dual_objective<M: MirrorMap>(map: &M, nu: &[f64], yt: &[f64], xi: &[f64], theta: &[f64]) -> f64 {
+    let lin: f64 = nu.iter().zip(yt).map(|(a, b)| a * b).sum();
+    let conj: f64 = (0..xi.len())
+        .map(|i| xi[i] * theta[i] - map.value_i(i, theta[i]))
+        .sum();
+    lin - conj
+}
+
+/// Solves `H z = rhs` for the SPD `H` by Cholesky, adding a growing ridge if needed.
+fn spd_solve(h: &Mat<f64>, rhs: &[f64]) -> Option<Vec<f64>> {
+    let r = h.nrows();
+    let b = Mat::from_fn(r, 1, |a, _| rhs[a]);
+    let max_diag = (0..r).map(|a| h[(a, a)]).fold(0.0, f64::max);
+    let mut ridge = 0.0;
+    for _ in 0..6 {
+        let hr = Mat::from_fn(r, r, |a, c| h[(a, c)] + if a == c { ridge } else { 0.0 });
+        if let Ok(llt) = hr.llt(Side::Lower) {
+            let z = llt.solve(&b);
+            let out: Vec<f64> = (0..r).map(|a| z[(a, 0)]).collect();
+            if out.iter().all(|v| v.is_finite()) {
+                return Some(out);
+            }
+        }
+        ridge = if ridge == 0.0 {
+            1e-14 * max_diag
+        } else {
+            ridge * 100.0
+        };
+        if ridge.is_nan() || ridge <= 0.0 {
+            return None;
+        }
+    }
+    None
+}
+
+/// [`predict`] for any separable mirror map (the DDLN entropy, or a closed form).
+///
+/// Errors: a loss other than the squared loss, a map of the wrong dimension, invalid
+/// settings. Numerical outcomes are the [`Prediction`]'s status.
+pub fn predict_with<M: MirrorMap>(
+    problem: &Problem,
+    map: &M,
+    settings: &PredictSettings,
+) -> Result<Prediction> {
+    settings.validate()?;
+    if problem.loss() != Loss::Square {
+        return Err(DdlnError::invalid(
+            "loss",
+            "the implicit-bias predictor needs an interpolation problem: use the squared loss",
+        ));
+    }
+    let d = problem.dim();
+    if map.dim() != d {
+        return Err(DdlnError::shape(
+            "init",
+            format!("{d} coordinates (columns of X)"),
+            format!("{}", map.dim()),
+        ));
+    }
+    let basis = RangeBasis::new(problem, settings.rank_rtol)?;
+    let r = basis.rank;
+    let y_norm = norm(problem.y());
+    let scale = if y_norm > 0.0 { y_norm } else { 1.0 };
+    let in_range = basis.distance_to_range <= settings.range_rtol * scale;
+
+    let mut nu = vec![0.0; r];
+    let mut xi = vec![0.0; d];
+    let mut theta = vec![0.0; d];
+    let mut m = vec![0.0; d];
+    let mut res = vec![0.0; r];
+    let boxes: Vec<(f64, f64)> = (0..d).map(|i| map.box_i(i)).collect();
+    eval(map, &xi, &mut theta, &mut m);
+    let mut rnorm = reduced_residual(&basis, &theta, &mut res);
+    let mut dual = dual_objective(map, &nu, &basis.yt, &xi, &theta);
+
+    let mut xi_new = vec![0.0; d];
+    let mut theta_new = vec![0.0; d];
+    let mut m_new = vec![0.0; d];
+    let mut res_new = vec![0.0; r];
+    let col_norm: Vec<f64> = (0..d)
+        .map(|i| {
+            (0..r)
+                .map(|a| basis.xt[a * d + i].powi(2))
+                .sum::<f64>()
+                .sqrt()
+        })
+        .collect();
+    let floor_of = |xi: &[f64], theta: &[f64], m: &[f64]| -> f64 {
+        2.0 * f64::EPSILON
+            * (0..d)
+                .map(|i| (col_norm[i] * (xi[i].abs() * m[i] + theta[i].abs())).powi(2))
+                .sum::<f64>()
+                .sqrt()
+    };
+    let mut floor = floor_of(&xi, &theta, &m);
+    let mut status = PredictStatus::MaxIterations;
+    let mut message = format!(
+        "{} Newton iterations without reaching tol",
+        settings.max_iter
+    );
+    let mut iterations = 0;
+    while iterations < settings.max_iter {
+        if rnorm <= settings.tol * scale || rnorm <= floor {
+            status = PredictStatus::Converged;
+            message = format!("converged in {iterations} Newton iterations");
+            if rnorm > settings.tol * scale {
+                message += &format!(" to the f64 floor {floor:.2e} (above tol ||y||)");
+            }
+            break;
+        }
+        iterations += 1;
+        let h = Mat::from_fn(r, r, |a, b| {
+            (0..d)
+                .map(|i| basis.xt[a * d + i] * m[i] * basis.xt[b * d + i])
+                .sum::<f64>()
+        });
+        let Some(dir) = spd_solve(&h, &res) else {
+            status = PredictStatus::LineSearchFailed;
+            message = format!("the Newton system could not be factored at iteration {iterations}");
+            break;
+        };
+        let dxi: Vec<f64> = (0..d)
+            .map(|i| (0..r).map(|a| basis.xt[a * d + i] * dir[a]).sum())
+            .collect();
+        let slope: f64 = dir.iter().zip(&res).map(|(a, b)| a * b).sum();
+        let mut t = 1.0f64;
+        for i in 0..d {
+            let (lo, hi) = boxes[i];
+            if dxi[i] > 0.0 && hi.is_finite() {
+                t = t.min(settings.boundary_fraction * (hi - xi[i]) / dxi[i]);
+            } else if dxi[i] < 0.0 && lo.is_finite() {
+                t = t.min(settings.boundary_fraction * (lo - xi[i]) / dxi[i]);
+            }
+        }
+        let mut accepted = false;
+        for _ in 0..=settings.max_halvings {
+            for i in 0..d {
+                xi_new[i] = xi[i] + t * dxi[i];
+            }
+            if eval(map, &xi_new, &mut theta_new, &mut m_new) {
+                let rn = reduced_residual(&basis, &theta_new, &mut res_new);
+                let nu_new: Vec<f64> = nu.iter().zip(&dir).map(|(a, b)| a + t * b).collect();
+                let dual_new = dual_objective(map, &nu_new, &basis.yt, &xi_new, &theta_new);
+                let residual_ok = rn <= (1.0 - 1e-4 * t) * rnorm;
+                let dual_ok = dual_new >= dual + 1e-4 * t * slope;
+                if rn.is_finite() && (residual_ok || dual_ok) {
+                    nu = nu_new;
+                    std::mem::swap(&mut xi, &mut xi_new);
+                    std::mem::swap(&mut theta, &mut theta_new);
+                    std::mem::swap(&mut m, &mut m_new);
+                    std::mem::swap(&mut res, &mut res_new);
+                    rnorm = rn;
+                    dual = dual_new;
+                    floor = floor_of(&xi, &theta, &m);
+                    accepted = true;
+                    break;
+                }
+            }
+            t *= 0.5;
+        }
+        if !accepted {
+            status = PredictStatus::LineSearchFailed;
+            message = format!(
+                "no step improved the residual ({:.3e} relative) or the dual objective at iteration {iterations}",
+                rnorm / scale
+            );
+            break;
+        }
+    }
+    if status == PredictStatus::MaxIterations && (rnorm <= settings.tol * scale || rnorm <= floor) {
+        status = PredictStatus::Converged;
+        message = format!("converged in {iterations} Newton iterations");
+    }
+    if !in_range {
+        message = format!(
+            "y is not in the range of X (distance {:.3e}, {:.3e} relative); Newton: {message}",
+            basis.distance_to_range,
+            basis.distance_to_range / scale
+        );
+        if status != PredictStatus::Converged {
+            theta.fill(f64::NAN);
+        }
+        status = PredictStatus::NotInRange;
+    }
+    let nu_full: Vec<f64> = (0..problem.n_samples())
+        .map(|i| (0..r).map(|a| basis.u[(i, a)] * nu[a]).sum())
+        .collect();
+    let residual = residual_norm(problem, &theta);
+    let entropy_value = (0..d).map(|i| map.value_i(i, theta[i])).sum();
+    Ok(Prediction {
+        theta,
+        nu: nu_full,
+        entropy_value,
+        residual,
+        relative_residual: residual / scale,
+        residual_floor: floor,
+        iterations,
+        status,
+        message,
+    })
+}
