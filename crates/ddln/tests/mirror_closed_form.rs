@@ -10,7 +10,7 @@ use ddln::mirror::{
     TwoLayerClosedForm,
 };
 use ddln::recipes::{gaussian_data, InitRecipe, InitShape};
-use ddln::{gradient_flow, Entropy, FlowSettings, Loss, Model, Problem, RkSettings};
+use ddln::{gradient_flow, Entropy, FlowSettings, Loss, Model, Problem};
 
 fn tight(t_end: f64, loss_tol: Option<f64>) -> FlowSettings {
     FlowSettings {
@@ -18,11 +18,8 @@ fn tight(t_end: f64, loss_tol: Option<f64>) -> FlowSettings {
         track_xi: true,
         n_record: 21,
         loss_tol,
-        rk: RkSettings {
-            rtol: 1e-12,
-            atol: 1e-14,
-            ..RkSettings::default()
-        },
+        rtol: 1e-12,
+        atol: 1e-14,
         ..FlowSettings::default()
     }
 }

@@ -4,7 +4,7 @@
 //! formulas for F, phi^{-1} and of the reduction.
 
 use ddln::recipes::{gaussian_data, InitRecipe, InitShape};
-use ddln::{gradient_flow, reduced_flow, Entropy, FlowSettings, Loss, Model, Problem, RkSettings};
+use ddln::{gradient_flow, reduced_flow, Entropy, FlowSettings, Loss, Model, Problem};
 
 fn problem(n: usize, d: usize, seed: u64) -> Problem {
     let (x, y) = gaussian_data(n, d, seed);
@@ -28,11 +28,8 @@ fn tight(t_end: f64) -> FlowSettings {
         t_end,
         track_xi: true,
         n_record: 41,
-        rk: RkSettings {
-            rtol: 1e-12,
-            atol: 1e-14,
-            ..RkSettings::default()
-        },
+        rtol: 1e-12,
+        atol: 1e-14,
         ..FlowSettings::default()
     }
 }

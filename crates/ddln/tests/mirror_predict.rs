@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use ddln::mirror::{predict, PredictSettings, PredictStatus};
 use ddln::recipes::{gaussian_data, InitRecipe, InitShape};
-use ddln::{reduced_flow, FlowSettings, Loss, Problem, RkSettings};
+use ddln::{reduced_flow, FlowSettings, Loss, Problem};
 
 fn rel_dist(a: &[f64], b: &[f64]) -> f64 {
     let num: f64 = a
@@ -66,12 +66,9 @@ fn predictor_matches_simulated_limits_on_random_problems() {
             t_end: 1e9,
             n_record: 2,
             loss_tol: Some(1e-18 * y2),
-            rk: RkSettings {
-                rtol: 1e-11,
-                atol: 1e-15,
-                max_steps: 2_000_000,
-                ..RkSettings::default()
-            },
+            rtol: 1e-11,
+            atol: 1e-15,
+            max_steps: 2_000_000,
             ..FlowSettings::default()
         };
         let start = Instant::now();

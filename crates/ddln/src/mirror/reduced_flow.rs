@@ -121,14 +121,21 @@ pub fn reduced_flow<O: Observer>(
         layers: vec![0.0; depth * d],
         inner: observer,
     };
-    let tableau = settings.method.tableau();
+    let tableau = settings.integrator.tableau();
     let hooks = Hooks {
         record: &mut record,
         observer: &mut layer_observer,
         observed_len: d,
         stop_loss: settings.loss_tol,
     };
-    let outcome = integrate(&mut system, &tableau, &mut y, &times, &settings.rk, hooks);
+    let outcome = integrate(
+        &mut system,
+        &tableau,
+        &mut y,
+        &times,
+        &settings.rk(),
+        hooks,
+    );
     let mut final_state = vec![0.0; depth * d];
     reduced.layers(&y[..d], &mut final_state);
     let mut final_theta = vec![0.0; d];
