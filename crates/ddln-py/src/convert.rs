@@ -55,7 +55,11 @@ pub fn shape_str(shape: &[usize]) -> String {
 /// Non-numeric input (strings, complex numbers, objects) is a `TypeError` naming `field`.
 /// NaN and infinities are passed through: the core rejects them with its own message.
 pub fn real_array(obj: &Bound<'_, PyAny>, field: &str) -> Result<RealArray> {
-    if let Ok(array) = obj.cast::<PyArrayDyn<f64>>() {
+    if let Some(array) = obj
+        .cast::<PyArrayDyn<f64>>()
+        .ok()
+        .filter(|a| a.is_c_contiguous())
+    {
         let view = array
             .try_readonly()
             .map_err(|e| Error::Type(e.to_string()))?;

@@ -46,18 +46,19 @@ pub fn scaled<'py>(
     low: f64,
     high: f64,
 ) -> Result<Bound<'py, PyAny>> {
-    let shape =
-        match shape {
-            "gaussian" => InitShape::Gaussian,
-            "uniform" => InitShape::Uniform { low, high },
-            "constant" => InitShape::Constant,
-            other => return Err(invalid(
+    let shape = match shape {
+        "gaussian" => InitShape::Gaussian,
+        "uniform" => InitShape::Uniform { low, high },
+        "constant" => InitShape::Constant,
+        other => {
+            return Err(invalid(
                 "shape",
                 format!(
                     "unknown init shape `{other}`; expected `gaussian`, `uniform` or `constant`"
                 ),
-            )),
-        };
+            ))
+        }
+    };
     if d == 0 {
         return Err(invalid("d", "must be at least 1"));
     }
