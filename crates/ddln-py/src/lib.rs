@@ -1,1 +1,43 @@
+//! Python bindings of `ddln` (PyO3 + rust-numpy, abi3 for Python >= 3.11), imported as
+//! `ddln._ddln` and re-exported by the pure-Python package `ddln`.
+//!
+//! One Rust module per core module; nothing is re-implemented here:
+//!
+//! | Python                                   | binding      | core                      |
+//! |------------------------------------------|--------------|---------------------------|
+//! | `ddln.gradient_flow`, `gradient_descent`, `Run` | `train.rs` | `ddln::train`, `optim` |
+//! | `on_step`, Ctrl-C, progress bar          | `observe.rs` | `ddln::observe`           |
+//! | `ddln.data.gaussian`, `sparse_recovery`  | `data.rs`    | `ddln::recipes`           |
+//! | `ddln.init.scaled`                       | `init.rs`    | `ddln::recipes::InitRecipe` |
+//! | every error                              | `errors.rs`  | `ddln::error`             |
+//! | numpy in / numpy out                     | `convert.rs` | —                         |
+//!
+//! The mirror map (`ddln.implicit_bias`, `ddln.entropy`, core `ddln::mirror`) gets its
+//! own `mirror.rs`, registered in [`_ddln`] below, once the core module has landed.
 
+mod convert;
+mod data;
+mod errors;
+mod init;
+mod observe;
+mod train;
+
+use pyo3::prelude::*;
+
+/// The compiled core of the `ddln` package; use it through `import ddln`.
+#[pymodule]
+fn _ddln(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("DdlnError", m.py().get_type::<errors::DdlnError>())?;
+    // train.rs: the trainers and their result.
+    m.add_class::<train::PyRun>()?;
+    m.add_function(wrap_pyfunction!(train::gradient_flow, m)?)?;
+    m.add_function(wrap_pyfunction!(train::gradient_descent, m)?)?;
+    m.add_function(wrap_pyfunction!(train::_core_defaults, m)?)?;
+    // data.rs and init.rs: seeded recipes (ddln.data, ddln.init).
+    m.add_function(wrap_pyfunction!(data::gaussian, m)?)?;
+    m.add_function(wrap_pyfunction!(data::sparse_recovery, m)?)?;
+    m.add_function(wrap_pyfunction!(init::scaled, m)?)?;
+    // mirror.rs (ddln.implicit_bias, ddln.entropy): register here when it lands.
+    Ok(())
+}

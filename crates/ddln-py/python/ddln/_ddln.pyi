@@ -1,0 +1,120 @@
+"""Type stubs of the compiled core ``ddln._ddln``."""
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+Status = Literal["Completed", "Converged", "MaxSteps", "Diverged", "StepSizeTooSmall", "Stopped"]
+OnStep = Callable[[float, float], bool | None]
+
+class DdlnError(ValueError):
+    """A setup mistake reported by the ddln core (shape, non-finite entry, setting out of range)."""
+
+class Run:
+    """The outcome of ``gradient_flow`` or ``gradient_descent``."""
+
+    @property
+    def t(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def theta(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def layers(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def loss(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def xi(self) -> npt.NDArray[np.float64] | None: ...
+    @property
+    def final_theta(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def final_layers(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def final_loss(self) -> float: ...
+    @property
+    def t_final(self) -> float: ...
+    @property
+    def status(self) -> Status: ...
+    @property
+    def success(self) -> bool: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def stats(self) -> dict[str, float]: ...
+    @property
+    def diagnostics(self) -> dict[str, Any]: ...
+    @property
+    def method(self) -> Literal["flow", "descent"]: ...
+    @property
+    def model(self) -> str: ...
+
+def gradient_flow(
+    X: npt.ArrayLike,
+    y: npt.ArrayLike,
+    init: npt.ArrayLike,
+    *,
+    t_end: float = 50.0,
+    rtol: float = 1e-10,
+    atol: float = 1e-12,
+    t_eval: npt.ArrayLike | None = None,
+    n_record: int = 201,
+    loss: Literal["square", "logistic"] = "square",
+    model: Literal["deep", "redundant", "signed"] = "deep",
+    power: int | None = None,
+    method: Literal["dopri5", "bs3"] = "dopri5",
+    track_xi: bool = False,
+    loss_tol: float | None = None,
+    max_steps: int = 10_000_000,
+    initial_step: float | None = None,
+    max_step: float | None = None,
+    rate_rtol: float = 1e-6,
+    rate_atol_rel: float = 1e-10,
+    on_step: OnStep | None = None,
+    callback_every: int = 1,
+    progress: bool = False,
+) -> Run: ...
+def gradient_descent(
+    X: npt.ArrayLike,
+    y: npt.ArrayLike,
+    init: npt.ArrayLike,
+    *,
+    lr: float = 1e-3,
+    steps: int = 10_000,
+    record_every: int = 10,
+    momentum: float = 0.0,
+    batch_size: int | None = None,
+    seed: int = 0,
+    schedule: str | dict[str, Any] | None = None,
+    loss_tol: float | None = None,
+    grad_tol: float | None = None,
+    loss: Literal["square", "logistic"] = "square",
+    model: Literal["deep", "redundant", "signed"] = "deep",
+    power: int | None = None,
+    rate_rtol: float = 1e-6,
+    rate_atol_rel: float = 1e-10,
+    on_step: OnStep | None = None,
+    callback_every: int = 1,
+    progress: bool = False,
+) -> Run: ...
+def gaussian(
+    n: int, d: int, seed: int = 0
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+def sparse_recovery(
+    n: int, d: int, k: int, seed: int = 0, return_theta: bool = False
+) -> (
+    tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]
+    | tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]
+): ...
+def scaled(
+    depth: int,
+    d: int,
+    scale: float = 0.1,
+    zero_first: bool = False,
+    shape: Literal["gaussian", "uniform", "constant"] = "gaussian",
+    seed: int = 1,
+    low: float = -1.0,
+    high: float = 1.0,
+) -> npt.NDArray[np.float64]: ...
+def _core_defaults() -> str: ...

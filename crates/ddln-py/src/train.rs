@@ -1,0 +1,550 @@
+//! Bindings of `ddln::train` with its two methods: `ddln.gradient_flow` (core
+//! `optim::flow`) and `ddln.gradient_descent` (core `optim::descent`), and the `Run`
+//! object they return.
+
+use ddln::{
+    DescentSettings, FlowSettings, Loss, Method, Model, Problem, RateCheck, RkMethod, RkSettings,
+    Schedule,
+};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyDict;
+
+use crate::convert::{optional_real_array, real_array, shape_str, to_numpy};
+use crate::errors::{invalid, shape, Error, Result};
+use crate::observe::{Horizon, PyObserver};
+
+/// The outcome of `gradient_flow` or `gradient_descent`: recorded trajectory, final
+/// state, status and the paper's diagnostics. Row k of every recorded array belongs to
+/// time `t[k]`.
+///
+/// Attributes
+/// ----------
+/// t : ndarray (n_t,)
+///     Recorded times (flow time; for descent the sum of step sizes eta_0 + ... + eta_{k-1}).
+/// theta : ndarray (n_t, d)
+///     theta(t) = u^1(t) ⊙ ... ⊙ u^L(t) (or u^L, u^L - v^L for the other models).
+/// layers : ndarray (n_t, rows, d)
+///     The trainable layers at the recorded times (rows = L for the deep model).
+/// loss : ndarray (n_t,)
+///     L(theta(t)) = sum_i (<x_i, theta> - y_i)^2 (no factor 1/2) or the logistic loss.
+/// xi : ndarray (n_t, d) or None
+///     The dual variable xi(t) = -int_0^t grad L(theta(s)) ds (gradient flow with
+///     track_xi=True only).
+/// final_theta : ndarray (d,); final_layers : ndarray (rows, d); final_loss : float
+///     The last finite state (the one before a divergence, if any).
+/// t_final : float
+///     Time at which the run ended.
+/// status : str
+///     "Completed", "Converged", "MaxSteps", "Diverged", "StepSizeTooSmall" or
+///     "Stopped" (by on_step). Numerical outcomes are reported here, never raised.
+/// message : str
+///     Where and why the run ended.
+/// stats : dict
+///     grad_evals, steps, rejected_steps, max_local_error (<= 1: every accepted step met
+///     rtol/atol; NaN for descent).
+/// diagnostics : dict
+///     The paper's statements checked on the run: "conservation" (Proposition 1.1:
+///     max over t, i, j, k of |(u_i^j(t)^2 - u_i^j(0)^2) - (u_i^k(t)^2 - u_i^k(0)^2)|),
+///     "assumption_a" (holds, minimal_layer, violating_coordinates), "sign_changes"
+///     (Proposition 1.2), "rate" (Theorem 2: sigma, mu, l_star, initial_gap, rate =
+///     2 sigma mu, gap, bound, holds, max_gap_over_bound, first_violation_t,
+///     measured_rate) and "warnings". Entries that do not apply are None.
+/// method : str
+///     "flow" or "descent".
+/// model : str
+///     The parameterization, in words.
+#[pyclass(frozen, module = "ddln", name = "Run")]
+pub struct PyRun {
+    #[pyo3(get)]
+    t: Py<PyAny>,
+    #[pyo3(get)]
+    theta: Py<PyAny>,
+    #[pyo3(get)]
+    layers: Py<PyAny>,
+    #[pyo3(get)]
+    loss: Py<PyAny>,
+    #[pyo3(get)]
+    xi: Option<Py<PyAny>>,
+    #[pyo3(get)]
+    final_theta: Py<PyAny>,
+    #[pyo3(get)]
+    final_layers: Py<PyAny>,
+    #[pyo3(get)]
+    final_loss: f64,
+    #[pyo3(get)]
+    t_final: f64,
+    #[pyo3(get)]
+    status: String,
+    #[pyo3(get)]
+    message: String,
+    #[pyo3(get)]
+    stats: Py<PyDict>,
+    #[pyo3(get)]
+    method: String,
+    #[pyo3(get)]
+    model: String,
+    diagnostics_json: String,
+    diagnostics: PyOnceLock<Py<PyAny>>,
+}
+
+#[pymethods]
+impl PyRun {
+    /// The diagnostics as a plain dict (parsed from the core's JSON on first access).
+    #[getter]
+    fn diagnostics(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.diagnostics
+            .get_or_try_init(py, || {
+                let json = py.import("json")?;
+                Ok::<_, PyErr>(
+                    json.call_method1("loads", (&self.diagnostics_json,))?
+                        .unbind(),
+                )
+            })
+            .map(|d| d.clone_ref(py))
+    }
+
+    /// `True` for the statuses that mean the run did what was asked ("Completed", "Converged").
+    #[getter]
+    fn success(&self) -> bool {
+        matches!(self.status.as_str(), "Completed" | "Converged")
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "Run(method={:?}, status={:?}, t_final={}, final_loss={:e}, recorded={}, message={:?})",
+            self.method,
+            self.status,
+            self.t_final,
+            self.final_loss,
+            self.t.bind(py).len()?,
+            self.message
+        ))
+    }
+}
+
+/// The data, the model and the init of a run, checked.
+struct Setup {
+    problem: Problem,
+    model: Model,
+    init: Vec<f64>,
+    rows: usize,
+    d: usize,
+}
+
+#[allow(non_snake_case)]
+fn setup(
+    X: &Bound<'_, PyAny>,
+    y: &Bound<'_, PyAny>,
+    init: &Bound<'_, PyAny>,
+    loss: &str,
+    model: &str,
+    power: Option<usize>,
+) -> Result<Setup> {
+    let x = real_array(X, "X")?;
+    x.expect_ndim("X", 2, "a 2-D array (n samples, d features)")?;
+    let y = real_array(y, "y")?;
+    let (n, d) = (x.shape[0], x.shape[1]);
+    y.expect_ndim(
+        "y",
+        1,
+        &format!("a 1-D array of length {n} (one target per row of X)"),
+    )?;
+    let init = real_array(init, "init")?;
+    let rows_meaning = "rows = L layers for model='deep', 1 for 'redundant', 2 for 'signed'";
+    init.expect_ndim(
+        "init",
+        2,
+        &format!("a 2-D array (rows, {d}): {rows_meaning}"),
+    )?;
+    let rows = init.shape[0];
+    let model = match (model, power) {
+        ("deep", None) => Model::Deep { depth: rows },
+        ("deep", Some(_)) => {
+            return Err(invalid(
+                "power",
+                "applies to model='redundant' or 'signed' only; the deep model takes its depth L from the rows of init",
+            ))
+        }
+        ("redundant", Some(power)) => Model::Redundant { power },
+        ("signed", Some(power)) => Model::Signed { power },
+        ("redundant" | "signed", None) => {
+            return Err(invalid(
+                "power",
+                format!("model='{model}' needs the power L, e.g. power=3"),
+            ))
+        }
+        (other, _) => {
+            return Err(invalid(
+                "model",
+                format!("unknown model `{other}`; expected `deep`, `redundant` or `signed`"),
+            ))
+        }
+    };
+    if rows != model.rows() || init.shape[1] != d {
+        return Err(shape(
+            "init",
+            format!(
+                "({}, {d}): {rows_meaning}, one column per feature of X",
+                model.rows()
+            ),
+            format!("shape {}", shape_str(&init.shape)),
+        ));
+    }
+    let problem = Problem::new(x.data, n, d, y.data, Loss::from_name(loss)?)?;
+    Ok(Setup {
+        problem,
+        model,
+        init: init.data,
+        rows,
+        d,
+    })
+}
+
+/// Runs `method` with the GIL released, then builds the `Run`.
+fn run(
+    py: Python<'_>,
+    setup: Setup,
+    method: Method,
+    rate_check: RateCheck,
+    mut observer: PyObserver,
+) -> Result<PyRun> {
+    let Setup {
+        problem,
+        model,
+        init,
+        rows,
+        d,
+    } = setup;
+    let report =
+        py.detach(|| ddln::train(&problem, model, &init, &method, &rate_check, &mut observer));
+    observer.finish(py)?;
+    if let Some(e) = observer.error.take() {
+        return Err(Error::Py(e));
+    }
+    let report = report?;
+    let diagnostics_json = serde_json::to_string(&report.diagnostics)
+        .map_err(|e| invalid("diagnostics", format!("could not be serialized: {e}")))?;
+    let run = report.run;
+    let traj = run.trajectory;
+    let n_t = traj.t.len();
+    let stats = PyDict::new(py);
+    stats.set_item("grad_evals", run.stats.grad_evals)?;
+    stats.set_item("steps", run.stats.steps)?;
+    stats.set_item("rejected_steps", run.stats.rejected_steps)?;
+    stats.set_item("max_local_error", run.stats.max_local_error)?;
+    let xi = match traj.xi {
+        Some(xi) => Some(to_numpy(py, xi, &[n_t, d])?.unbind()),
+        None => None,
+    };
+    Ok(PyRun {
+        t: to_numpy(py, traj.t, &[n_t])?.unbind(),
+        theta: to_numpy(py, traj.theta, &[n_t, d])?.unbind(),
+        layers: to_numpy(py, traj.states, &[n_t, rows, d])?.unbind(),
+        loss: to_numpy(py, traj.loss, &[n_t])?.unbind(),
+        xi,
+        final_theta: to_numpy(py, run.final_theta, &[d])?.unbind(),
+        final_layers: to_numpy(py, run.final_state, &[rows, d])?.unbind(),
+        final_loss: run.final_loss,
+        t_final: run.t_final,
+        status: format!("{:?}", run.status),
+        message: run.message,
+        stats: stats.unbind(),
+        method: method.name().to_string(),
+        model: model.name(),
+        diagnostics_json,
+        diagnostics: PyOnceLock::new(),
+    })
+}
+
+fn callback(on_step: Option<&Bound<'_, PyAny>>, every: u64) -> Result<Option<Py<PyAny>>> {
+    if every == 0 {
+        return Err(invalid("callback_every", "must be at least 1"));
+    }
+    match on_step {
+        Some(f) if !f.is_none() => {
+            if !f.is_callable() {
+                return Err(Error::Type(format!(
+                    "`on_step` must be callable as on_step(t, loss), got {}",
+                    f.get_type().name()?
+                )));
+            }
+            Ok(Some(f.clone().unbind()))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Gradient flow of a deep diagonal linear network, integrated with error control.
+///
+/// Trains theta = u^1 ⊙ u^2 ⊙ ... ⊙ u^L by the gradient flow of the layers
+/// (paper eq. 5), du^j/dt = -grad_{u^j} L(theta), with
+/// L(theta) = sum_i (<x_i, theta> - y_i)^2 (no factor 1/2), by an adaptive explicit
+/// Runge-Kutta method whose steps land exactly on the recorded times. The paper's
+/// statements are checked on the run: conservation of u^j(t)^2 - u^j(0)^2 across layers
+/// and the sign rule (Proposition 1), assumption (A), and Theorem 2's bound
+/// L(theta(t)) - L* <= exp(-2 sigma mu t) (L(theta(0)) - L*).
+///
+/// Parameters
+/// ----------
+/// X : array_like (n, d)
+///     Data; any real dtype and layout (converted once to contiguous float64).
+/// y : array_like (n,)
+///     Targets (labels in {-1, +1} for loss="logistic").
+/// init : array_like (rows, d)
+///     The layers at t = 0, one row per layer: rows = L for model="deep" (L >= 2),
+///     1 (the vector u) for "redundant", 2 (u then v) for "signed".
+/// t_end : float
+///     End of the time horizon (> 0).
+/// rtol, atol : float
+///     Per-step relative / absolute error tolerances (1e-15 <= rtol).
+/// t_eval : array_like (m,) or None
+///     Recorded times, sorted, in [0, t_end]; t_end is appended if missing. None records
+///     n_record evenly spaced times.
+/// n_record : int
+///     Number of evenly spaced recorded times when t_eval is None (>= 2).
+/// loss : {"square", "logistic"}
+/// model : {"deep", "redundant", "signed"}
+///     theta = u^1 ⊙ ... ⊙ u^L, u^{⊙L} (paper appendix A.3), or u^{⊙L} - v^{⊙L}.
+/// power : int or None
+///     L for "redundant" and "signed" (required there; not allowed for "deep").
+/// method : {"dopri5", "bs3"}
+///     Dormand-Prince 5(4) or Bogacki-Shampine 3(2).
+/// track_xi : bool
+///     Also integrate xi(t) = -int_0^t grad L(theta(s)) ds and record it (run.xi).
+/// loss_tol : float or None
+///     Stop with status "Converged" once L(theta) <= loss_tol.
+/// max_steps : int
+///     Budget of accepted plus rejected steps (status "MaxSteps" when exhausted).
+/// initial_step, max_step : float or None
+///     First step size (None: Hairer's rule) and an upper bound on the step size.
+/// rate_rtol, rate_atol_rel : float
+///     Slack of Theorem 2's check: the gap may exceed the bound by
+///     rate_rtol * bound + rate_atol_rel * (L(theta(0)) - L*).
+/// on_step : callable(t, loss) -> bool or None
+///     Called every callback_every accepted steps with the GIL held. Return False to stop
+///     the run (status "Stopped"); True or None continue. An exception raised by on_step
+///     ends the run and is re-raised.
+/// callback_every : int
+///     Stride of on_step in accepted steps (>= 1).
+/// progress : bool
+///     Draw a progress bar on sys.stderr.
+///
+/// Returns
+/// -------
+/// Run
+///     run.t, run.theta, run.layers (n_t, rows, d), run.loss, run.xi, run.final_theta,
+///     run.final_layers, run.status, run.message, run.stats, run.diagnostics.
+///
+/// Raises
+/// ------
+/// ValueError (ddln.DdlnError)
+///     Wrong shapes, NaN/inf entries, settings out of range (e.g. L < 2, rtol <= 0).
+/// TypeError
+///     Non-numeric arrays, on_step not callable.
+/// KeyboardInterrupt
+///     Ctrl-C during the run (checked every ~50 ms; the GIL is released meanwhile).
+#[pyfunction]
+#[pyo3(signature = (
+    X, y, init, *, t_end = 50.0, rtol = 1e-10, atol = 1e-12, t_eval = None, n_record = 201,
+    loss = "square", model = "deep", power = None, method = "dopri5", track_xi = false,
+    loss_tol = None, max_steps = 10000000, initial_step = None, max_step = None,
+    rate_rtol = 1e-6, rate_atol_rel = 1e-10, on_step = None, callback_every = 1, progress = false
+))]
+#[allow(non_snake_case, clippy::too_many_arguments)]
+pub fn gradient_flow(
+    py: Python<'_>,
+    X: &Bound<'_, PyAny>,
+    y: &Bound<'_, PyAny>,
+    init: &Bound<'_, PyAny>,
+    t_end: f64,
+    rtol: f64,
+    atol: f64,
+    t_eval: Option<&Bound<'_, PyAny>>,
+    n_record: usize,
+    loss: &str,
+    model: &str,
+    power: Option<usize>,
+    method: &str,
+    track_xi: bool,
+    loss_tol: Option<f64>,
+    max_steps: u64,
+    initial_step: Option<f64>,
+    max_step: Option<f64>,
+    rate_rtol: f64,
+    rate_atol_rel: f64,
+    on_step: Option<&Bound<'_, PyAny>>,
+    callback_every: u64,
+    progress: bool,
+) -> Result<PyRun> {
+    let setup = setup(X, y, init, loss, model, power)?;
+    let t_eval = match optional_real_array(t_eval, "t_eval")? {
+        Some(times) => {
+            times.expect_ndim("t_eval", 1, "a 1-D array of times")?;
+            Some(times.data)
+        }
+        None => None,
+    };
+    let settings = FlowSettings {
+        t_end,
+        rk: RkSettings {
+            rtol,
+            atol,
+            max_steps,
+            initial_step,
+            max_step,
+        },
+        method: RkMethod::from_name(method)?,
+        n_record,
+        t_eval,
+        loss_tol,
+        track_xi,
+    };
+    settings.validate()?;
+    let observer = PyObserver::new(
+        callback(on_step, callback_every)?,
+        callback_every,
+        Horizon::Time(t_end),
+        progress,
+    );
+    let check = RateCheck {
+        rtol: rate_rtol,
+        atol_rel: rate_atol_rel,
+    };
+    run(py, setup, Method::Flow(settings), check, observer)
+}
+
+/// Reads a schedule: None, a kind name, or a dict in the config's format.
+fn schedule(obj: Option<&Bound<'_, PyAny>>) -> Result<Schedule> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(Schedule::Constant);
+    };
+    let json = if let Ok(kind) = obj.extract::<String>() {
+        serde_json::json!({ "kind": kind }).to_string()
+    } else if obj.is_instance_of::<PyDict>() {
+        let dumps = obj.py().import("json")?.getattr("dumps")?;
+        dumps.call1((obj,))?.extract::<String>()?
+    } else {
+        return Err(Error::Type(format!(
+            "`schedule` must be None, a kind name or a dict like {{\"kind\": \"inverse_time\", \"decay\": 0.01}}, got {}",
+            obj.get_type().name()?
+        )));
+    };
+    serde_json::from_str(&json).map_err(|e| {
+        invalid(
+            "schedule",
+            format!("{e}; expected {{\"kind\": \"constant\"}}, {{\"kind\": \"inverse_time\", \"decay\": >= 0}} or {{\"kind\": \"exponential\", \"gamma\": in (0, 1]}}"),
+        )
+    })
+}
+
+/// Gradient descent, mini-batch SGD or heavy-ball momentum on the layers.
+///
+/// Iterates w_{k+1} = w_k - eta_k grad_w L(G(w_k)) + beta (w_k - w_{k-1}) on the layers
+/// w = (u^1, ..., u^L) of theta = G(w) = u^1 ⊙ ... ⊙ u^L, with
+/// L(theta) = sum_i (<x_i, theta> - y_i)^2 (no factor 1/2). The recorded time is
+/// t_k = eta_0 + ... + eta_{k-1}, comparable with gradient flow at small steps.
+///
+/// Parameters
+/// ----------
+/// X : array_like (n, d); y : array_like (n,); init : array_like (rows, d)
+///     As for gradient_flow.
+/// lr : float
+///     Step size eta (> 0).
+/// steps : int
+///     Number of iterations (>= 1).
+/// record_every : int
+///     Record every this many iterations, and the last one.
+/// momentum : float
+///     Heavy-ball beta in [0, 1) (0: plain gradient descent).
+/// batch_size : int or None
+///     Mini-batch size (1 <= batch_size <= n) for SGD, with the unbiased scaling n / b;
+///     None uses every sample. With SGD the loss seen by on_step is NaN off the record grid.
+/// seed : int
+///     Seed of the mini-batch sampler.
+/// schedule : None, str or dict
+///     eta_k: None or "constant"; {"kind": "inverse_time", "decay": c} for
+///     lr / (1 + c k); {"kind": "exponential", "gamma": g} for lr g^k.
+/// loss_tol, grad_tol : float or None
+///     Stop with status "Converged" once L <= loss_tol, or ||grad_w L|| <= grad_tol.
+/// loss, model, power, rate_rtol, rate_atol_rel, on_step, callback_every, progress
+///     As for gradient_flow (on_step is called every callback_every iterations).
+///
+/// Returns
+/// -------
+/// Run
+///     As for gradient_flow; run.stats["max_local_error"] is NaN, run.xi is None.
+///     A divergence gives status "Diverged" and keeps the last finite iterate.
+///
+/// Raises
+/// ------
+/// ValueError (ddln.DdlnError), TypeError, KeyboardInterrupt
+///     As for gradient_flow (e.g. batch_size > n, momentum >= 1, lr <= 0).
+#[pyfunction]
+#[pyo3(signature = (
+    X, y, init, *, lr = 1e-3, steps = 10000, record_every = 10, momentum = 0.0,
+    batch_size = None, seed = 0, schedule = None, loss_tol = None, grad_tol = None,
+    loss = "square", model = "deep", power = None, rate_rtol = 1e-6, rate_atol_rel = 1e-10,
+    on_step = None, callback_every = 1, progress = false
+))]
+#[allow(non_snake_case, clippy::too_many_arguments)]
+pub fn gradient_descent(
+    py: Python<'_>,
+    X: &Bound<'_, PyAny>,
+    y: &Bound<'_, PyAny>,
+    init: &Bound<'_, PyAny>,
+    lr: f64,
+    steps: u64,
+    record_every: u64,
+    momentum: f64,
+    batch_size: Option<usize>,
+    seed: u64,
+    schedule: Option<&Bound<'_, PyAny>>,
+    loss_tol: Option<f64>,
+    grad_tol: Option<f64>,
+    loss: &str,
+    model: &str,
+    power: Option<usize>,
+    rate_rtol: f64,
+    rate_atol_rel: f64,
+    on_step: Option<&Bound<'_, PyAny>>,
+    callback_every: u64,
+    progress: bool,
+) -> Result<PyRun> {
+    let setup = setup(X, y, init, loss, model, power)?;
+    let settings = DescentSettings {
+        lr,
+        steps,
+        schedule: self::schedule(schedule)?,
+        momentum,
+        batch_size,
+        seed,
+        record_every,
+        loss_tol,
+        grad_tol,
+    };
+    settings.validate(setup.problem.n_samples())?;
+    let observer = PyObserver::new(
+        callback(on_step, callback_every)?,
+        callback_every,
+        Horizon::Steps(steps),
+        progress,
+    );
+    let check = RateCheck {
+        rtol: rate_rtol,
+        atol_rel: rate_atol_rel,
+    };
+    run(py, setup, Method::Descent(settings), check, observer)
+}
+
+/// The core's default settings, as JSON: `{"flow": FlowSettings, "descent": DescentSettings,
+/// "rate_check": RateCheck}` (lets the tests check that the Python defaults agree).
+#[pyfunction]
+pub fn _core_defaults() -> Result<String> {
+    let value = serde_json::json!({
+        "flow": FlowSettings::default(),
+        "descent": DescentSettings::default(),
+        "rate_check": RateCheck::default(),
+    });
+    Ok(value.to_string())
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds the Python package `ddln` (crates/ddln-py) into a virtual environment and runs
+# its pytest suite. Needs only python3 (>= 3.11) with venv/pip, a Rust toolchain, and
+# network access to PyPI and crates.io; installs nothing outside ./.venv.
+#
+#   scripts/test-python.sh            # build (release) + pytest
+#   PYTHON=python3.12 scripts/test-python.sh
+#   scripts/test-python.sh -k flow    # extra arguments go to pytest
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+python="${PYTHON:-python3}"
+venv="$root/.venv"
+
+if [ ! -x "$venv/bin/python" ]; then
+    echo "==> creating $venv"
+    "$python" -m venv "$venv"
+fi
+# shellcheck disable=SC1091
+source "$venv/bin/activate"
+
+echo "==> installing the build and test tools (maturin, pytest, numpy)"
+python -m pip install --quiet --disable-pip-version-check --upgrade pip
+python -m pip install --quiet --disable-pip-version-check maturin pytest numpy
+
+echo "==> building and installing ddln (release)"
+maturin develop --release -m crates/ddln-py/Cargo.toml
+
+echo "==> pytest"
+python -m pytest crates/ddln-py/tests -q "$@"
