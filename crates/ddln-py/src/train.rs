@@ -3,8 +3,7 @@
 //! object they return.
 
 use ddln::{
-    DescentSettings, FlowSettings, Loss, Method, Model, Problem, RateCheck, RkMethod, RkSettings,
-    Schedule,
+    DescentSettings, FlowSettings, Loss, Method, Model, Problem, RateCheck, RkMethod, Schedule,
 };
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -387,14 +386,12 @@ pub fn gradient_flow(
     };
     let settings = FlowSettings {
         t_end,
-        rk: RkSettings {
-            rtol,
-            atol,
-            max_steps,
-            initial_step,
-            max_step,
-        },
-        method: RkMethod::from_name(method)?,
+        rtol,
+        atol,
+        max_steps,
+        initial_step,
+        max_step,
+        integrator: RkMethod::from_name(method)?,
         n_record,
         t_eval,
         loss_tol,
