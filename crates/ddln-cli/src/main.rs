@@ -25,6 +25,10 @@ struct Cli {
 enum Command {
     /// Train one network (gradient flow or descent) and write summary, trajectory and plots.
     Train(Box<commands::train::TrainArgs>),
+    /// Predict where gradient flow from an init ends (theta_inf), next to the min-L1 and min-L2 interpolators.
+    Bias(Box<commands::bias::BiasArgs>),
+    /// Evaluate or plot the explicit entropy Q (mirror map) of an init.
+    Entropy(Box<commands::entropy::EntropyArgs>),
     /// Reproduce the paper's figures into a folder, with a summary of what each shows.
     Reproduce(commands::reproduce::ReproduceArgs),
 }
@@ -34,6 +38,8 @@ fn main() {
     let result = match &cli.command {
         Command::Train(args) => commands::train::run(args),
         Command::Reproduce(args) => commands::reproduce::run(args),
+        Command::Bias(args) => commands::bias::run(args),
+        Command::Entropy(args) => commands::entropy::run(args),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

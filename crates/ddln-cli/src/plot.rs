@@ -46,6 +46,8 @@ pub struct Series {
     pub dashed: bool,
     /// Draw point markers as well.
     pub markers: bool,
+    /// Draw only the markers, no line.
+    pub points_only: bool,
 }
 
 impl Series {
@@ -58,6 +60,20 @@ impl Series {
             color,
             dashed: false,
             markers: false,
+            points_only: false,
+        }
+    }
+
+    /// Markers only (e.g. simulated checks of a computed curve).
+    pub fn points(label: impl Into<String>, x: Vec<f64>, y: Vec<f64>, color: RGBColor) -> Self {
+        Series {
+            label: label.into(),
+            x,
+            y,
+            color,
+            dashed: false,
+            markers: true,
+            points_only: true,
         }
     }
 
@@ -70,6 +86,7 @@ impl Series {
             color,
             dashed: true,
             markers: false,
+            points_only: false,
         }
     }
 }
@@ -196,7 +213,13 @@ where
                         .collect();
                 let style = ShapeStyle::from(&s.color).stroke_width(2);
                 let color = s.color;
-                let anno = if s.dashed {
+                let anno = if s.points_only {
+                    ctx.draw_series(
+                        pts.iter()
+                            .map(|&p| Circle::new(p, 5, color.stroke_width(2))),
+                    )
+                    .map_err(|e| anyhow!("{e}"))?
+                } else if s.dashed {
                     ctx.draw_series(DashedLineSeries::new(pts.clone(), 8, 5, style))
                         .map_err(|e| anyhow!("{e}"))?
                 } else {
@@ -206,7 +229,7 @@ where
                 anno.label(s.label.as_str()).legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
                 });
-                if s.markers {
+                if s.markers && !s.points_only {
                     ctx.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))
                         .map_err(|e| anyhow!("{e}"))?;
                 }

@@ -55,12 +55,14 @@ pub fn summary(config: &TrainConfig, loaded: &Loaded, report: &Report) -> Value 
     })
 }
 
-/// Writes every output of a run into `dir` (created if needed).
+/// Writes every output of a run into `dir` (created if needed); `extras` are added to
+/// the summary as top-level keys (e.g. the mirror check).
 pub fn write_run(
     dir: &Path,
     config: &TrainConfig,
     loaded: &Loaded,
     report: &Report,
+    extras: serde_json::Map<String, Value>,
 ) -> Result<Value> {
     io::ensure_dir(dir)?;
     let run = &report.run;
@@ -89,7 +91,10 @@ pub fn write_run(
     io::write_npy(&dir.join("y.npy"), loaded.problem.y(), &[n])?;
     io::write_npy(&dir.join("init.npy"), &loaded.init, &[rows, d])?;
     plot_run(dir, loaded, report)?;
-    let summary = summary(config, loaded, report);
+    let mut summary = summary(config, loaded, report);
+    if let Some(map) = summary.as_object_mut() {
+        map.extend(extras);
+    }
     io::write_json(&dir.join("summary.json"), &summary)?;
     Ok(summary)
 }

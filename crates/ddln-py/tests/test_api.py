@@ -29,7 +29,7 @@ def test_python_defaults_are_the_core_defaults():
     for name in ("t_end", "rtol", "atol", "max_steps", "initial_step", "max_step",
                  "n_record", "t_eval", "loss_tol", "track_xi"):
         assert flow[name].default == core["flow"][name], name
-    assert flow["method"].default == core["flow"]["method"]
+    assert flow["method"].default == core["flow"]["integrator"]
     descent = inspect.signature(ddln.gradient_descent).parameters
     for name in ("lr", "steps", "momentum", "batch_size", "seed", "record_every",
                  "loss_tol", "grad_tol"):

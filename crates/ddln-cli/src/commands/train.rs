@@ -5,10 +5,11 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
-use ddln::recipes::InitRecipe;
-use ddln::{train, DescentSettings, FlowSettings, Loss, Method, RkMethod};
+use ddln::mirror::{mirror_check, PredictSettings};
+use ddln::{train, DescentSettings, FlowSettings, Method, Model, RkMethod};
 
-use crate::config::{DataSpec, InitSpec, ModelKind, TrainConfig};
+use super::source::SourceArgs;
+use crate::config::TrainConfig;
 use crate::progress::Progress;
 use crate::report;
 
@@ -28,48 +29,9 @@ pub struct TrainArgs {
     /// TOML file with the whole setup (see configs/); flags given here override it.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Design matrix X, an (n, d) .npy file.
-    #[arg(long, requires = "y")]
-    pub x: Option<PathBuf>,
-    /// Targets y, an (n,) .npy file.
-    #[arg(long, requires = "x")]
-    pub y: Option<PathBuf>,
-    /// Initial layers, an (L, d) .npy file: row j is u^j(0). L >= 2 layers.
-    #[arg(long)]
-    pub init: Option<PathBuf>,
-    /// Recipe data: number of samples n (Gaussian X; y Gaussian, or X theta* with --k).
-    #[arg(long)]
-    pub n: Option<usize>,
-    /// Recipe data: number of coordinates d.
-    #[arg(long)]
-    pub d: Option<usize>,
-    /// Recipe data: sparsity of theta* (sparse recovery, y = X theta*).
-    #[arg(long)]
-    pub k: Option<usize>,
-    /// Recipe data: seed.
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Recipe init: depth L (number of layers).
-    #[arg(long)]
-    pub depth: Option<usize>,
-    /// Recipe init: scale alpha of the entries (u = alpha * N(0, 1)).
-    #[arg(long)]
-    pub scale: Option<f64>,
-    /// Recipe init: the first layer starts at zero (as in the paper's Figure 4).
-    #[arg(long)]
-    pub zero_first: bool,
-    /// Recipe init: seed.
-    #[arg(long)]
-    pub init_seed: Option<u64>,
-    /// Loss: `square` is the paper's sum_i (<x_i, theta> - y_i)^2 (no 1/2); `logistic` needs y in {-1, 1}.
-    #[arg(long)]
-    pub loss: Option<String>,
-    /// Parameterization: `deep` (u^1 ⊙ … ⊙ u^L), `redundant` (u^L), `signed` (u^L - v^L).
-    #[arg(long)]
-    pub model: Option<String>,
-    /// Power L of the redundant and signed models.
-    #[arg(long)]
-    pub power: Option<usize>,
+    /// Data, init, loss and model.
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// Trainer.
     #[arg(long, value_enum)]
     pub method: Option<MethodArg>,
@@ -106,6 +68,10 @@ pub struct TrainArgs {
     /// GD: record every this many iterations.
     #[arg(long)]
     pub record_every: Option<u64>,
+    /// Flow, deep model: integrate xi(t) = -int grad L alongside and report the mirror-flow
+    /// residual max_t |grad Q(theta(t)) - xi(t)| and the distance to the predicted limit.
+    #[arg(long)]
+    pub mirror_check: bool,
     /// Output folder (summary.json, config.toml, trajectory.npz, plots).
     #[arg(long, default_value = "run")]
     pub out: PathBuf,
@@ -124,59 +90,7 @@ impl TrainArgs {
             Some(path) => TrainConfig::from_toml_file(path)?,
             None => TrainConfig::default(),
         };
-        if let (Some(x), Some(y)) = (&self.x, &self.y) {
-            config.data = DataSpec::Files {
-                x: x.clone(),
-                y: y.clone(),
-            };
-        } else if self.n.is_some() || self.d.is_some() || self.k.is_some() || self.seed.is_some() {
-            let (n0, d0, seed0) = match config.data {
-                DataSpec::Gaussian { n, d, seed } | DataSpec::Sparse { n, d, seed, .. } => {
-                    (n, d, seed)
-                }
-                DataSpec::Files { .. } => (10, 5, 0),
-            };
-            let (n, d, seed) = (
-                self.n.unwrap_or(n0),
-                self.d.unwrap_or(d0),
-                self.seed.unwrap_or(seed0),
-            );
-            config.data = match self.k {
-                Some(k) => DataSpec::Sparse { n, d, k, seed },
-                None => DataSpec::Gaussian { n, d, seed },
-            };
-        }
-        if let Some(path) = &self.init {
-            config.init = InitSpec::File { path: path.clone() };
-        } else if self.depth.is_some()
-            || self.scale.is_some()
-            || self.zero_first
-            || self.init_seed.is_some()
-        {
-            let mut recipe = match &config.init {
-                InitSpec::Recipe(r) => *r,
-                InitSpec::File { .. } => InitRecipe::default(),
-            };
-            recipe.depth = self.depth.unwrap_or(recipe.depth);
-            recipe.scale = self.scale.unwrap_or(recipe.scale);
-            recipe.zero_first |= self.zero_first;
-            recipe.seed = self.init_seed.unwrap_or(recipe.seed);
-            config.init = InitSpec::Recipe(recipe);
-        }
-        if let Some(loss) = &self.loss {
-            config.loss = Loss::from_name(loss)?;
-        }
-        if let Some(model) = &self.model {
-            config.model = match model.as_str() {
-                "deep" => ModelKind::Deep,
-                "redundant" => ModelKind::Redundant,
-                "signed" => ModelKind::Signed,
-                other => bail!(
-                    "invalid value for `model`: `{other}`; expected deep, redundant or signed"
-                ),
-            };
-        }
-        config.power = self.power.or(config.power);
+        self.source.apply(&mut config)?;
         match self.method {
             Some(MethodArg::Flow) if !matches!(config.train, Method::Flow(_)) => {
                 config.train = Method::Flow(FlowSettings::default())
@@ -200,11 +114,15 @@ impl TrainArgs {
                 s.atol = self.atol.unwrap_or(s.atol);
                 s.n_record = self.n_record.unwrap_or(s.n_record);
                 s.loss_tol = self.loss_tol.or(s.loss_tol);
+                s.track_xi |= self.mirror_check;
                 if let Some(name) = &self.integrator {
                     s.integrator = RkMethod::from_name(name)?;
                 }
             }
             Method::Descent(s) => {
+                if self.mirror_check {
+                    bail!("--mirror-check compares gradient flow with its mirror map: use it with --method flow");
+                }
                 if self.t_end.is_some()
                     || self.rtol.is_some()
                     || self.atol.is_some()
@@ -246,7 +164,14 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     for warning in &report.diagnostics.warnings {
         eprintln!("warning: {warning}");
     }
-    let summary = report::write_run(&args.out, &config, &loaded, &report)?;
+    let mut extras = serde_json::Map::new();
+    if args.mirror_check {
+        extras.insert(
+            "mirror_check".into(),
+            mirror_check_summary(&loaded, &report),
+        );
+    }
+    let summary = report::write_run(&args.out, &config, &loaded, &report, extras)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
@@ -265,4 +190,30 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The mirror check of a flow run as JSON, or the reason it does not apply.
+fn mirror_check_summary(
+    loaded: &crate::config::Loaded,
+    report: &ddln::Report,
+) -> serde_json::Value {
+    let Model::Deep { depth } = loaded.model else {
+        return serde_json::json!({"applies": false, "reason": "the mirror map is derived for the deep model"});
+    };
+    match mirror_check(
+        &loaded.problem,
+        &loaded.init,
+        depth,
+        &report.run,
+        &PredictSettings::default(),
+    ) {
+        Ok(check) => {
+            let mut value = serde_json::to_value(&check).unwrap_or_default();
+            if let Some(map) = value.as_object_mut() {
+                map.insert("applies".into(), true.into());
+            }
+            value
+        }
+        Err(e) => serde_json::json!({"applies": false, "reason": e.to_string()}),
+    }
 }

@@ -2,6 +2,7 @@
 
 mod figure3;
 mod figure4;
+mod rich_kernel;
 
 use std::path::Path;
 
@@ -51,5 +52,9 @@ pub trait Experiment {
 
 /// Every experiment, in the order of the paper.
 pub fn all() -> Vec<Box<dyn Experiment>> {
-    vec![Box::new(figure3::Figure3), Box::new(figure4::Figure4)]
+    vec![
+        Box::new(figure3::Figure3),
+        Box::new(figure4::Figure4),
+        Box::new(rich_kernel::RichKernel),
+    ]
 }

@@ -12,6 +12,7 @@
 //! * [`sweep`]: distance of the predicted limit to the baselines across depths and scales.
 
 pub mod baselines;
+pub mod check;
 pub mod closed_form;
 mod coordinate;
 pub mod entropy;
@@ -26,6 +27,7 @@ pub mod small_init;
 pub mod sweep;
 
 pub use baselines::{min_l1, min_l2, weighted_l1, BaselineStatus, Interpolator, LpSettings};
+pub use check::{mirror_check, MirrorCheck};
 pub use closed_form::{RedundantClosedForm, TwoLayerClosedForm};
 pub use entropy::Entropy;
 pub use li_conditions::{li_conditions, LiReport};

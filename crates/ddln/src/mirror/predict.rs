@@ -43,6 +43,10 @@ pub struct PredictSettings {
     /// `y` counts as in the range of `X` when its distance to it is at most
     /// `range_rtol ||y||` (default 1e-9).
     pub range_rtol: f64,
+    /// When the f64 floor stops Newton above `tol ||y||`, the result still counts as
+    /// converged only if `||X theta - y|| <= floor_rtol ||y||` (default 1e-8); otherwise
+    /// the status is `PrecisionLimited` (the init is too small for f64 to resolve the limit).
+    pub floor_rtol: f64,
 }
 
 impl Default for PredictSettings {
@@ -54,6 +58,7 @@ impl Default for PredictSettings {
             max_halvings: 60,
             rank_rtol: 1e-12,
             range_rtol: 1e-9,
+            floor_rtol: 1e-8,
         }
     }
 }
@@ -64,6 +69,7 @@ impl PredictSettings {
         check_positive("tol", self.tol)?;
         check_positive("rank_rtol", self.rank_rtol)?;
         check_positive("range_rtol", self.range_rtol)?;
+        check_positive("floor_rtol", self.floor_rtol)?;
         if !(self.boundary_fraction > 0.0 && self.boundary_fraction < 1.0) {
             return Err(DdlnError::invalid(
                 "boundary_fraction",
@@ -91,6 +97,10 @@ pub enum PredictStatus {
     /// No step improved the residual or the dual objective (or the Newton system could
     /// not be factored); `theta` is the last iterate, not the limit.
     LineSearchFailed,
+    /// Newton reached what f64 can resolve, but the residual is still above
+    /// `floor_rtol ||y||`: the init is too small (for its depth) for the limit to be
+    /// computed in f64. `theta` is the last iterate, not the limit.
+    PrecisionLimited,
 }
 
 /// The predicted end point of gradient flow.
@@ -256,12 +266,13 @@ pub fn predict_with<M: MirrorMap>(
     );
     let mut iterations = 0;
     while iterations < settings.max_iter {
-        if rnorm <= settings.tol * scale || rnorm <= floor {
+        if rnorm <= settings.tol * scale {
             status = PredictStatus::Converged;
             message = format!("converged in {iterations} Newton iterations");
-            if rnorm > settings.tol * scale {
-                message += &format!(" to the f64 floor {floor:.2e} (above tol ||y||)");
-            }
+            break;
+        }
+        if rnorm <= floor {
+            (status, message) = at_floor(rnorm, floor, scale, iterations, settings);
             break;
         }
         iterations += 1;
@@ -323,9 +334,32 @@ pub fn predict_with<M: MirrorMap>(
             break;
         }
     }
-    if status == PredictStatus::MaxIterations && (rnorm <= settings.tol * scale || rnorm <= floor) {
-        status = PredictStatus::Converged;
-        message = format!("converged in {iterations} Newton iterations");
+    // Stuck against the dual box: theta = Psi(xi) needs xi closer to the box edge than
+    // f64 can represent relative to the edge (tiny inits at depth >= 3).
+    let pinned = (0..d).any(|i| {
+        let (lo, hi) = boxes[i];
+        let gap = (hi - xi[i]).min(xi[i] - lo);
+        gap.is_finite() && gap <= 1e3 * f64::EPSILON * lo.abs().max(hi.abs())
+    });
+    if matches!(
+        status,
+        PredictStatus::MaxIterations | PredictStatus::LineSearchFailed
+    ) && pinned
+        && rnorm > settings.tol * scale
+    {
+        status = PredictStatus::PrecisionLimited;
+        message = format!(
+            "f64 cannot resolve the limit at this init scale: the dual variable is pinned within 1e3 eps of its box edge (relative residual {:.2e} after {iterations} iterations); use a larger init scale",
+            rnorm / scale
+        );
+    }
+    if status == PredictStatus::MaxIterations {
+        if rnorm <= settings.tol * scale {
+            status = PredictStatus::Converged;
+            message = format!("converged in {iterations} Newton iterations");
+        } else if rnorm <= floor {
+            (status, message) = at_floor(rnorm, floor, scale, iterations, settings);
+        }
     }
     if !in_range {
         message = format!(
@@ -354,4 +388,27 @@ pub fn predict_with<M: MirrorMap>(
         status,
         message,
     })
+}
+
+/// Status when Newton stops at the f64 floor above `tol ||y||`.
+fn at_floor(
+    rnorm: f64,
+    floor: f64,
+    scale: f64,
+    iterations: usize,
+    settings: &PredictSettings,
+) -> (PredictStatus, String) {
+    if rnorm <= settings.floor_rtol * scale {
+        let message = format!(
+            "converged in {iterations} Newton iterations to the f64 floor {floor:.2e} (above tol ||y||)"
+        );
+        (PredictStatus::Converged, message)
+    } else {
+        let message = format!(
+            "f64 cannot resolve the limit at this init scale: Newton stopped at the floor {floor:.2e} with relative residual {:.2e} > floor_rtol {:.0e} after {iterations} iterations; use a larger init scale",
+            rnorm / scale,
+            settings.floor_rtol
+        );
+        (PredictStatus::PrecisionLimited, message)
+    }
 }

@@ -1,0 +1,140 @@
+//! `ddln bias`: where gradient flow from an init ends, without simulating it (the
+//! minimizer of the init's entropy Q over the interpolators), next to the minimum-L1
+//! and minimum-L2 interpolators and the small-init (weighted L1) limit.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use clap::Args;
+use ddln::mirror::{min_l1, min_l2, predict, small_init_limit, LpSettings, PredictSettings};
+use ddln::{Loss, Model};
+use serde_json::json;
+
+use super::source::SourceArgs;
+use crate::config::TrainConfig;
+use crate::io;
+
+/// Options of `ddln bias`.
+#[derive(Debug, Args)]
+pub struct BiasArgs {
+    /// TOML file with the data and init (the [train] table is ignored); flags override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Data, init, loss and model.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Newton stops once ||X theta - y|| <= tol ||y|| (default 1e-11).
+    #[arg(long)]
+    pub tol: Option<f64>,
+    /// Newton iterations (default 500).
+    #[arg(long)]
+    pub max_iter: Option<usize>,
+    /// Tolerance of the linear programs (min-L1, weighted L1; default 1e-9).
+    #[arg(long, default_value_t = 1e-9)]
+    pub lp_tol: f64,
+    /// An entry counts as non-zero when |theta_i| > this times max_i |theta_i|.
+    #[arg(long, default_value_t = 1e-6)]
+    pub sparsity_tol: f64,
+    /// Write bias.json and the solutions (.npy) into this folder.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn distance(a: &[f64], b: &[f64]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).powi(2))
+        .sum::<f64>()
+        .sqrt()
+}
+
+fn nonzeros(theta: &[f64], rtol: f64) -> usize {
+    let max = theta.iter().map(|v| v.abs()).fold(0.0, f64::max);
+    theta.iter().filter(|v| v.abs() > rtol * max).count()
+}
+
+/// Runs `ddln bias`.
+pub fn run(args: &BiasArgs) -> Result<()> {
+    let mut config = match &args.config {
+        Some(path) => TrainConfig::from_toml_file(path)?,
+        None => TrainConfig::default(),
+    };
+    args.source.apply(&mut config)?;
+    let loaded = config.load()?;
+    let Model::Deep { depth } = loaded.model else {
+        bail!("invalid value for `model`: the predictor uses the mirror map of the deep model");
+    };
+    if loaded.problem.loss() != Loss::Square {
+        bail!("invalid value for `loss`: the predictor solves min Q subject to X theta = y (squared loss)");
+    }
+    let mut settings = PredictSettings::default();
+    settings.tol = args.tol.unwrap_or(settings.tol);
+    settings.max_iter = args.max_iter.unwrap_or(settings.max_iter);
+    settings.validate()?;
+    let lp = LpSettings {
+        tol: args.lp_tol,
+        ..LpSettings::default()
+    };
+    let prediction = predict(&loaded.problem, &loaded.init, depth, &settings)?;
+    let l1 = min_l1(&loaded.problem, &lp)?;
+    let l2 = min_l2(&loaded.problem)?;
+    let limit = small_init_limit(&loaded.problem, &loaded.init, depth, &lp)?;
+    let theta = &prediction.theta;
+    let mut result = json!({
+        "status": prediction.status,
+        "message": prediction.message,
+        "iterations": prediction.iterations,
+        "theta_inf": theta,
+        "entropy_value": prediction.entropy_value,
+        "residual": prediction.residual,
+        "relative_residual": prediction.relative_residual,
+        "min_l1": l1,
+        "min_l2": l2,
+        "small_init_limit": limit,
+        "distances": {
+            "theta_inf_to_min_l1": distance(theta, &l1.theta),
+            "theta_inf_to_min_l2": distance(theta, &l2.theta),
+            "theta_inf_to_small_init_limit": distance(theta, &limit.solution.theta),
+            "min_l1_to_min_l2": distance(&l1.theta, &l2.theta),
+        },
+        "nonzeros": {
+            "rtol": args.sparsity_tol,
+            "theta_inf": nonzeros(theta, args.sparsity_tol),
+            "min_l1": nonzeros(&l1.theta, args.sparsity_tol),
+            "min_l2": nonzeros(&l2.theta, args.sparsity_tol),
+        },
+        "settings": settings,
+        "config": config,
+    });
+    if let Some(star) = &loaded.theta_star {
+        result["theta_star"] = json!(star);
+        result["distances"]["theta_inf_to_theta_star"] = json!(distance(theta, star));
+    }
+    if let Some(dir) = &args.out {
+        io::ensure_dir(dir)?;
+        let d = loaded.problem.dim();
+        io::write_npy(&dir.join("theta_inf.npy"), theta, &[d])?;
+        io::write_npy(&dir.join("min_l1.npy"), &l1.theta, &[d])?;
+        io::write_npy(&dir.join("min_l2.npy"), &l2.theta, &[d])?;
+        io::write_json(&dir.join("bias.json"), &result)?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    } else {
+        eprintln!(
+            "{:?} after {} Newton steps (residual {:.3e}); |theta_inf - min L1| = {:.3e}, |theta_inf - min L2| = {:.3e}; non-zeros: theta_inf {}, min-L1 {}, min-L2 {}",
+            prediction.status,
+            prediction.iterations,
+            prediction.residual,
+            result["distances"]["theta_inf_to_min_l1"].as_f64().unwrap_or(f64::NAN),
+            result["distances"]["theta_inf_to_min_l2"].as_f64().unwrap_or(f64::NAN),
+            result["nonzeros"]["theta_inf"],
+            result["nonzeros"]["min_l1"],
+            result["nonzeros"]["min_l2"],
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,223 @@
+//! `ddln entropy`: the entropy Q of an init (the mirror map of Theorem 1, explicit):
+//! values, gradients and Hessian diagonals at given points, and plots of its shape.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use clap::Args;
+use ddln::mirror::Entropy;
+use ddln::recipes::{InitRecipe, InitShape};
+use serde_json::json;
+
+use crate::io;
+use crate::plot::{self, Chart, Series, PALETTE};
+
+/// Options of `ddln entropy`.
+#[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
+pub struct EntropyArgs {
+    /// Initial layers, an (L, d) .npy file (row j = u^j(0)); must satisfy assumption (A).
+    #[arg(long)]
+    pub init: Option<PathBuf>,
+    /// Without --init: recipe depth L.
+    #[arg(long, default_value_t = 3)]
+    pub depth: usize,
+    /// Without --init: recipe dimension d.
+    #[arg(long, default_value_t = 1)]
+    pub d: usize,
+    /// Without --init: recipe scale alpha.
+    #[arg(long, default_value_t = 0.1)]
+    pub scale: f64,
+    /// Without --init: first layer zero (else Gaussian entries).
+    #[arg(long)]
+    pub zero_first: bool,
+    /// Without --init: recipe seed.
+    #[arg(long, default_value_t = 1)]
+    pub init_seed: u64,
+    /// Points where to evaluate Q: a (d,) or (m, d) .npy file.
+    #[arg(long)]
+    pub theta: Option<PathBuf>,
+    /// Draw Q_i for --coordinate against |theta| and theta^2, and Q for depths 2..8, into this folder.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// Coordinate drawn by --plot (0-based).
+    #[arg(long, default_value_t = 0)]
+    pub coordinate: usize,
+    /// Half-width of the plotted theta range.
+    #[arg(long, default_value_t = 2.0)]
+    pub range: f64,
+    /// Print the values as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `ddln entropy`.
+pub fn run(args: &EntropyArgs) -> Result<()> {
+    let (init, depth, d) = match &args.init {
+        Some(path) => {
+            let (data, rows, cols) = io::read_matrix(path, "init")?;
+            (data, rows, cols)
+        }
+        None => {
+            let recipe = InitRecipe {
+                depth: args.depth,
+                scale: args.scale,
+                zero_first: args.zero_first,
+                seed: args.init_seed,
+                ..InitRecipe::default()
+            };
+            (recipe.draw(args.d)?, args.depth, args.d)
+        }
+    };
+    if depth < 2 {
+        bail!("invalid value for `depth`: must be >= 2 (the init has {depth} row)");
+    }
+    ddln::error::check_finite("init", &init)?;
+    let entropy = Entropy::new(&init, depth, d)?;
+    let mut result = json!({"depth": depth, "dim": d, "dual_box": entropy.dual_box()});
+    if let Some(path) = &args.theta {
+        let a = io::read_npy(path, "theta")?;
+        let ok = matches!(a.shape.as_slice(), [c] if *c == d)
+            || matches!(a.shape.as_slice(), [_, c] if *c == d);
+        if !ok {
+            bail!(
+                "shape mismatch in `theta`: {} has shape {:?}; expected ({d},) or (m, {d})",
+                path.display(),
+                a.shape
+            );
+        }
+        ddln::error::check_finite("theta", &a.data)?;
+        let (mut values, mut grads, mut hess) = (Vec::new(), Vec::new(), Vec::new());
+        for point in a.data.chunks(d) {
+            let mut g = vec![0.0; d];
+            let mut h = vec![0.0; d];
+            entropy.gradient(point, &mut g);
+            entropy.hessian_diag(point, &mut h);
+            values.push(entropy.value(point));
+            grads.push(g);
+            hess.push(h);
+        }
+        result["value"] = json!(values);
+        result["gradient"] = json!(grads);
+        result["hessian_diag"] = json!(hess);
+    }
+    if let Some(dir) = &args.plot {
+        if args.coordinate >= d {
+            bail!(
+                "invalid value for `coordinate`: {} is not below d = {d}",
+                args.coordinate
+            );
+        }
+        if !(args.range.is_finite() && args.range > 0.0) {
+            bail!("invalid value for `range`: must be a finite number > 0");
+        }
+        io::ensure_dir(dir)?;
+        plot_coordinate(&entropy, &init, depth, d, args, dir)?;
+        plot_depths(args.scale, args.range, dir)?;
+        result["plots"] = json!([
+            "entropy_coordinate.png",
+            "entropy_coordinate.svg",
+            "entropy_depths.png",
+            "entropy_depths.svg"
+        ]);
+    }
+    if args.json || (args.theta.is_none() && args.plot.is_none()) {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    }
+    Ok(())
+}
+
+fn grid(center: f64, half: f64, m: usize) -> Vec<f64> {
+    (0..=m)
+        .map(|k| center - half + 2.0 * half * k as f64 / m as f64)
+        .collect()
+}
+
+/// Q_i of the given init around theta_i(0), with |.| and (.)^2 scaled to the same end values.
+fn plot_coordinate(
+    entropy: &Entropy,
+    init: &[f64],
+    depth: usize,
+    d: usize,
+    args: &EntropyArgs,
+    dir: &std::path::Path,
+) -> Result<()> {
+    let i = args.coordinate;
+    let theta0: f64 = (0..depth).map(|j| init[j * d + i]).product();
+    let xs = grid(theta0, args.range, 400);
+    let q: Vec<f64> = xs.iter().map(|&t| entropy.value_i(i, t)).collect();
+    let end = q
+        .first()
+        .copied()
+        .unwrap_or(1.0)
+        .max(q.last().copied().unwrap_or(1.0));
+    let abs: Vec<f64> = xs
+        .iter()
+        .map(|t| end * (t - theta0).abs() / args.range)
+        .collect();
+    let sq: Vec<f64> = xs
+        .iter()
+        .map(|t| end * ((t - theta0) / args.range).powi(2))
+        .collect();
+    let chart = Chart {
+        title: format!(
+            "Entropy Q_{} of the init (L = {depth}) around theta_{}(0) = {theta0:.3e}",
+            i + 1,
+            i + 1
+        ),
+        x_label: format!("theta_{}", i + 1),
+        y_label: "Q_i(theta_i)".into(),
+        series: vec![
+            Series::solid("Q_i", xs.clone(), q, PALETTE[0]),
+            Series::dashed("|theta - theta(0)| (scaled)", xs.clone(), abs, PALETTE[1]),
+            Series::dashed("(theta - theta(0))^2 (scaled)", xs, sq, PALETTE[2]),
+        ],
+        ..Chart::default()
+    };
+    plot::save(&chart, &dir.join("entropy_coordinate"))
+}
+
+/// Q for depths 2..8 at one scale (first layer zero, others equal to alpha), each divided
+/// by its value at theta = range: deeper networks look more like |theta|.
+fn plot_depths(scale: f64, range: f64, dir: &std::path::Path) -> Result<()> {
+    let xs = grid(0.0, range, 400);
+    let mut series = Vec::new();
+    for (k, depth) in (2..=8).enumerate() {
+        let recipe = InitRecipe {
+            depth,
+            scale,
+            zero_first: true,
+            shape: InitShape::Constant,
+            seed: 0,
+        };
+        let entropy = Entropy::new(&recipe.draw(1)?, depth, 1)?;
+        let end = entropy.value_i(0, range);
+        let q: Vec<f64> = xs.iter().map(|&t| entropy.value_i(0, t) / end).collect();
+        series.push(Series::solid(
+            format!("L = {depth}"),
+            xs.clone(),
+            q,
+            PALETTE[k % 8],
+        ));
+    }
+    series.push(Series::dashed(
+        "|theta| / range",
+        xs.clone(),
+        xs.iter().map(|t| t.abs() / range).collect(),
+        PALETTE[7],
+    ));
+    series.push(Series::dashed(
+        "(theta / range)^2",
+        xs.clone(),
+        xs.iter().map(|t| (t / range).powi(2)).collect(),
+        PALETTE[6],
+    ));
+    let chart = Chart {
+        title: format!("Entropy Q(theta)/Q(range) by depth, init scale {scale} (first layer 0)"),
+        x_label: "theta".into(),
+        y_label: "Q(theta) / Q(range)".into(),
+        series,
+        ..Chart::default()
+    };
+    plot::save(&chart, &dir.join("entropy_depths"))
+}

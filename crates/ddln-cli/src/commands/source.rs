@@ -1,0 +1,117 @@
+//! Flags shared by the commands that need data and an init: files, or seeded recipes.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use clap::Args;
+use ddln::recipes::InitRecipe;
+use ddln::Loss;
+
+use crate::config::{DataSpec, InitSpec, ModelKind, TrainConfig};
+
+/// Where the data and the init come from, and which loss and model.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// Design matrix X, an (n, d) .npy file.
+    #[arg(long, requires = "y")]
+    pub x: Option<PathBuf>,
+    /// Targets y, an (n,) .npy file.
+    #[arg(long, requires = "x")]
+    pub y: Option<PathBuf>,
+    /// Initial layers, an (L, d) .npy file: row j is u^j(0). L >= 2 layers.
+    #[arg(long)]
+    pub init: Option<PathBuf>,
+    /// Recipe data: number of samples n (Gaussian X; y Gaussian, or X theta* with --k).
+    #[arg(long)]
+    pub n: Option<usize>,
+    /// Recipe data: number of coordinates d.
+    #[arg(long)]
+    pub d: Option<usize>,
+    /// Recipe data: sparsity of theta* (sparse recovery, y = X theta*).
+    #[arg(long)]
+    pub k: Option<usize>,
+    /// Recipe data: seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Recipe init: depth L (number of layers).
+    #[arg(long)]
+    pub depth: Option<usize>,
+    /// Recipe init: scale alpha of the entries (u = alpha * N(0, 1)).
+    #[arg(long)]
+    pub scale: Option<f64>,
+    /// Recipe init: the first layer starts at zero (as in the paper's Figure 4).
+    #[arg(long)]
+    pub zero_first: bool,
+    /// Recipe init: seed.
+    #[arg(long)]
+    pub init_seed: Option<u64>,
+    /// Loss: `square` is the paper's sum_i (<x_i, theta> - y_i)^2 (no 1/2); `logistic` needs y in {-1, 1}.
+    #[arg(long)]
+    pub loss: Option<String>,
+    /// Parameterization: `deep` (u^1 ⊙ … ⊙ u^L), `redundant` (u^L), `signed` (u^L - v^L).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Power L of the redundant and signed models.
+    #[arg(long)]
+    pub power: Option<usize>,
+}
+
+impl SourceArgs {
+    /// Applies the given flags on top of `config`.
+    pub fn apply(&self, config: &mut TrainConfig) -> Result<()> {
+        if let (Some(x), Some(y)) = (&self.x, &self.y) {
+            config.data = DataSpec::Files {
+                x: x.clone(),
+                y: y.clone(),
+            };
+        } else if self.n.is_some() || self.d.is_some() || self.k.is_some() || self.seed.is_some() {
+            let (n0, d0, seed0) = match config.data {
+                DataSpec::Gaussian { n, d, seed } | DataSpec::Sparse { n, d, seed, .. } => {
+                    (n, d, seed)
+                }
+                DataSpec::Files { .. } => (10, 5, 0),
+            };
+            let (n, d, seed) = (
+                self.n.unwrap_or(n0),
+                self.d.unwrap_or(d0),
+                self.seed.unwrap_or(seed0),
+            );
+            config.data = match self.k {
+                Some(k) => DataSpec::Sparse { n, d, k, seed },
+                None => DataSpec::Gaussian { n, d, seed },
+            };
+        }
+        if let Some(path) = &self.init {
+            config.init = InitSpec::File { path: path.clone() };
+        } else if self.depth.is_some()
+            || self.scale.is_some()
+            || self.zero_first
+            || self.init_seed.is_some()
+        {
+            let mut recipe = match &config.init {
+                InitSpec::Recipe(r) => *r,
+                InitSpec::File { .. } => InitRecipe::default(),
+            };
+            recipe.depth = self.depth.unwrap_or(recipe.depth);
+            recipe.scale = self.scale.unwrap_or(recipe.scale);
+            recipe.zero_first |= self.zero_first;
+            recipe.seed = self.init_seed.unwrap_or(recipe.seed);
+            config.init = InitSpec::Recipe(recipe);
+        }
+        if let Some(loss) = &self.loss {
+            config.loss = Loss::from_name(loss)?;
+        }
+        if let Some(model) = &self.model {
+            config.model = match model.as_str() {
+                "deep" => ModelKind::Deep,
+                "redundant" => ModelKind::Redundant,
+                "signed" => ModelKind::Signed,
+                other => bail!(
+                    "invalid value for `model`: `{other}`; expected deep, redundant or signed"
+                ),
+            };
+        }
+        config.power = self.power.or(config.power);
+        Ok(())
+    }
+}
