@@ -411,18 +411,47 @@ fn bias_predicts_where_the_flow_ends() {
     // Underdetermined 5 x 10 problem, L = 3, moderate init: simulate the flow to
     // convergence with --mirror-check, and compare with `ddln bias` (the predictor is a
     // dual Newton solve, independent of the integrator).
-    let common = ["--n", "5", "--d", "10", "--seed", "3", "--depth", "3", "--scale", "0.5", "--init-seed", "4"];
+    let common = [
+        "--n",
+        "5",
+        "--d",
+        "10",
+        "--seed",
+        "3",
+        "--depth",
+        "3",
+        "--scale",
+        "0.5",
+        "--init-seed",
+        "4",
+    ];
     let out = dir.join("flow");
     let mut args = vec!["train"];
     args.extend(common);
-    args.extend(["--t-end", "500", "--loss-tol", "1e-22", "--mirror-check", "--json", "--quiet", "--out", out.to_str().unwrap()]);
+    args.extend([
+        "--t-end",
+        "500",
+        "--loss-tol",
+        "1e-22",
+        "--mirror-check",
+        "--json",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     let o = ddln(&args);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let run: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let check = &run["mirror_check"];
     assert_eq!(check["applies"], true, "{check}");
-    assert!(check["max_rel_residual"].as_f64().unwrap() < 1e-9, "{check}");
-    assert!(check["relative_distance_to_prediction"].as_f64().unwrap() < 1e-6, "{check}");
+    assert!(
+        check["max_rel_residual"].as_f64().unwrap() < 1e-9,
+        "{check}"
+    );
+    assert!(
+        check["relative_distance_to_prediction"].as_f64().unwrap() < 1e-6,
+        "{check}"
+    );
     let mut args = vec!["bias"];
     args.extend(common);
     args.push("--json");
@@ -432,22 +461,45 @@ fn bias_predicts_where_the_flow_ends() {
     assert_eq!(bias["status"], "Converged");
     let predicted: Vec<f64> = serde_json::from_value(bias["theta_inf"].clone()).unwrap();
     let simulated: Vec<f64> = serde_json::from_value(run["final_theta"].clone()).unwrap();
-    let diff = predicted.iter().zip(&simulated).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
+    let diff = predicted
+        .iter()
+        .zip(&simulated)
+        .map(|(a, b)| (a - b).powi(2))
+        .sum::<f64>()
+        .sqrt();
     let norm = predicted.iter().map(|a| a * a).sum::<f64>().sqrt();
     assert!(diff / norm < 1e-6, "predicted vs simulated: {diff:e}");
     for key in ["min_l1", "min_l2", "small_init_limit"] {
         assert!(bias[key].is_object(), "{key}");
     }
-    assert!(bias["nonzeros"]["min_l2"].as_u64().unwrap() >= bias["nonzeros"]["min_l1"].as_u64().unwrap());
+    assert!(
+        bias["nonzeros"]["min_l2"].as_u64().unwrap()
+            >= bias["nonzeros"]["min_l1"].as_u64().unwrap()
+    );
     // An init violating (A) is an error naming the coordinates.
     write_f64(&dir.join("X.npy"), &[1.0, 2.0, 3.0, 4.0], &[1, 4]);
     write_f64(&dir.join("y.npy"), &[1.0], &[1]);
-    write_f64(&dir.join("tie.npy"), &[0.5, 0.1, 0.2, 0.3, 0.5, 0.7, 0.2, 0.9], &[2, 4]);
+    write_f64(
+        &dir.join("tie.npy"),
+        &[0.5, 0.1, 0.2, 0.3, 0.5, 0.7, 0.2, 0.9],
+        &[2, 4],
+    );
     let p = |f: &str| dir.join(f).to_string_lossy().into_owned();
-    let o = ddln(&["bias", "--x", &p("X.npy"), "--y", &p("y.npy"), "--init", &p("tie.npy")]);
+    let o = ddln(&[
+        "bias",
+        "--x",
+        &p("X.npy"),
+        "--y",
+        &p("y.npy"),
+        "--init",
+        &p("tie.npy"),
+    ]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("assumption (A) fails at coordinates [0, 2]"), "{err}");
+    assert!(
+        err.contains("assumption (A) fails at coordinates [0, 2]"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -458,7 +510,16 @@ fn entropy_values_and_plots() {
     write_f64(&dir.join("U0.npy"), &[0.3, 0.5], &[2, 1]);
     write_f64(&dir.join("T.npy"), &[0.7, -0.2], &[2, 1]);
     let p = |f: &str| dir.join(f).to_string_lossy().into_owned();
-    let o = ddln(&["entropy", "--init", &p("U0.npy"), "--theta", &p("T.npy"), "--json", "--plot", &p("plots")]);
+    let o = ddln(&[
+        "entropy",
+        "--init",
+        &p("U0.npy"),
+        "--theta",
+        &p("T.npy"),
+        "--json",
+        "--plot",
+        &p("plots"),
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let grads: Vec<Vec<f64>> = serde_json::from_value(s["gradient"].clone()).unwrap();
@@ -468,7 +529,12 @@ fn entropy_values_and_plots() {
         let expected = ((2.0f64 * theta / d).asinh() - shift) / 2.0;
         assert!((g[0] - expected).abs() < 1e-12, "{} vs {expected}", g[0]);
     }
-    for f in ["entropy_coordinate.png", "entropy_coordinate.svg", "entropy_depths.png", "entropy_depths.svg"] {
+    for f in [
+        "entropy_coordinate.png",
+        "entropy_coordinate.svg",
+        "entropy_depths.png",
+        "entropy_depths.svg",
+    ] {
         assert!(dir.join("plots").join(f).is_file(), "missing {f}");
     }
 }

@@ -396,6 +396,7 @@ pub fn gradient_flow(
         t_eval,
         loss_tol,
         track_xi,
+        reduced: false,
     };
     settings.validate()?;
     let observer = PyObserver::new(

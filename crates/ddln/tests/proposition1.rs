@@ -104,3 +104,27 @@ fn sign_crossings_do_happen_and_are_reported() {
     let run = gradient_flow(&problem, Model::deep(3), &init, &tight(30.0), &mut ()).unwrap();
     assert!(run.final_state[0] > 0.0 && run.final_state[1] > 0.0 && run.final_state[2] < 0.0);
 }
+
+#[test]
+fn reduced_mode_follows_the_layer_flow() {
+    // Same trajectories from two different ODEs: L*d layer entries vs d minimal layers.
+    let problem = common::random_problem(6, 4, 17);
+    let init = common::random_init(4, 4, 0.7, 18);
+    let full = gradient_flow(&problem, Model::deep(4), &init, &tight(10.0), &mut ()).unwrap();
+    let settings = FlowSettings {
+        reduced: true,
+        ..tight(10.0)
+    };
+    let reduced = gradient_flow(&problem, Model::deep(4), &init, &settings, &mut ()).unwrap();
+    let worst = common::max_rel_diff(&reduced.trajectory.states, &full.trajectory.states, 1e-3);
+    assert!(worst < 1e-9, "{worst:e}");
+    let err = gradient_flow(
+        &problem,
+        Model::Redundant { power: 3 },
+        &init[..4],
+        &settings,
+        &mut (),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("reduced"));
+}

@@ -50,6 +50,13 @@ pub struct TrainArgs {
     /// Flow: number of evenly spaced recorded times (default 201).
     #[arg(long)]
     pub n_record: Option<usize>,
+    /// Flow: integrate the reduced d-dimensional dynamics of the minimal layers (deep model,
+    /// assumption (A)); the other layers follow from the conservation law.
+    #[arg(long)]
+    pub reduced: bool,
+    /// GD: stop once the norm of the layer gradient is at most this (status Converged).
+    #[arg(long)]
+    pub grad_tol: Option<f64>,
     /// Stop once the loss is at most this (status Converged).
     #[arg(long)]
     pub loss_tol: Option<f64>,
@@ -115,6 +122,10 @@ impl TrainArgs {
                 s.n_record = self.n_record.unwrap_or(s.n_record);
                 s.loss_tol = self.loss_tol.or(s.loss_tol);
                 s.track_xi |= self.mirror_check;
+                s.reduced |= self.reduced;
+                if self.grad_tol.is_some() {
+                    bail!("--grad-tol belongs to --method gd (the flow stops on --loss-tol or --t-end)");
+                }
                 if let Some(name) = &self.integrator {
                     s.integrator = RkMethod::from_name(name)?;
                 }
@@ -136,6 +147,10 @@ impl TrainArgs {
                 s.batch_size = self.batch_size.or(s.batch_size);
                 s.record_every = self.record_every.unwrap_or(s.record_every);
                 s.loss_tol = self.loss_tol.or(s.loss_tol);
+                s.grad_tol = self.grad_tol.or(s.grad_tol);
+                if self.reduced {
+                    bail!("--reduced is an integration mode of --method flow");
+                }
             }
         }
         Ok(config)

@@ -38,6 +38,10 @@ pub struct FlowSettings {
     pub loss_tol: Option<f64>,
     /// Integrate `xi(t) = -int_0^t grad L ds` alongside and record it (default false).
     pub track_xi: bool,
+    /// Integrate the reduced `d`-dimensional dynamics `dv/dt = -P(v) g(phi(v))` of the
+    /// minimal layers instead of all `L d` layer entries (deep model under assumption
+    /// (A) only; same trajectories, see `mirror::reduced_flow`) (default false).
+    pub reduced: bool,
 }
 
 impl Default for FlowSettings {
@@ -54,6 +58,7 @@ impl Default for FlowSettings {
             t_eval: None,
             loss_tol: None,
             track_xi: false,
+            reduced: false,
         }
     }
 }
@@ -160,6 +165,17 @@ pub fn gradient_flow<O: Observer>(
     let d = problem.dim();
     model.validate_init(init, d)?;
     settings.validate()?;
+    if settings.reduced {
+        return match model {
+            Model::Deep { depth } => {
+                crate::mirror::reduced_flow(problem, depth, init, settings, observer)
+            }
+            _ => Err(DdlnError::invalid(
+                "reduced",
+                "the reduced dynamics exist for the deep model only; set reduced = false",
+            )),
+        };
+    }
     let state_len = model.rows() * d;
     let mut system = LayerFlow {
         problem,
