@@ -36,7 +36,8 @@ impl Progress {
 
 impl Observer for Progress {
     fn observe(&mut self, view: &StepView) -> Control {
-        if view.step.is_multiple_of(64) {
+        // Hidden bars (quiet, or stderr not a terminal) cost nothing: no formatting.
+        if !self.bar.is_hidden() && view.step.is_multiple_of(64) {
             let done = if self.by_step {
                 view.step as f64
             } else {

@@ -212,3 +212,14 @@ fn flow_step_budget_is_a_status() {
     assert_eq!(run.status, Status::MaxSteps);
     assert!(run.t_final > 0.0 && run.t_final < settings.t_end);
 }
+
+#[test]
+fn flow_from_an_overflowing_state_is_diverged_not_a_panic() {
+    // theta = 1e110^3 overflows f64: the loss is infinite at t = 0.
+    let p = common::random_problem(4, 2, 0);
+    let init = vec![1e110, 2e110, 1e110, 3e110, 1e110, 1.5e110];
+    let run = gradient_flow(&p, Model::deep(3), &init, &FlowSettings::default(), &mut ()).unwrap();
+    assert_eq!(run.status, Status::Diverged);
+    assert_eq!(run.t_final, 0.0);
+    assert_eq!(run.final_state, init);
+}

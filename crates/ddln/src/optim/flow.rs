@@ -190,9 +190,14 @@ pub fn gradient_flow<O: Observer>(
         y.resize(state_len + d, 0.0);
     }
     let times = settings.output_times();
+    // Sized up front: recording never reallocates inside the integration loop.
+    let n_out = times.len();
     let mut traj = Trajectory {
-        xi: settings.track_xi.then(Vec::new),
-        ..Trajectory::default()
+        t: Vec::with_capacity(n_out),
+        states: Vec::with_capacity(n_out * state_len),
+        theta: Vec::with_capacity(n_out * d),
+        loss: Vec::with_capacity(n_out),
+        xi: settings.track_xi.then(|| Vec::with_capacity(n_out * d)),
     };
     let mut theta = vec![0.0; d];
     let mut record = |t: f64, y: &[f64], loss: f64| {
