@@ -36,6 +36,7 @@ pub mod problem;
 pub mod recipes;
 pub mod theory;
 pub mod train;
+pub mod vector;
 
 pub use error::{DdlnError, Result};
 pub use loss::Loss;

@@ -2,6 +2,7 @@
 
 use crate::error::{check_finite, DdlnError, Result};
 use crate::loss::{Loss, SampleLoss};
+pub use crate::vector::dot;
 
 /// A regression or classification problem `L(theta) = sum_i ell(<x_i, theta>, y_i)`.
 ///
@@ -138,19 +139,4 @@ impl Problem {
         }
         scale * total
     }
-}
-
-/// `<a, b>`, with four accumulators so the compiler can vectorize it.
-#[inline]
-pub fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = [0.0; 4];
-    let (ca, ra) = a.split_at(a.len() - a.len() % 4);
-    let (cb, rb) = b.split_at(ca.len());
-    for (x, y) in ca.chunks_exact(4).zip(cb.chunks_exact(4)) {
-        for k in 0..4 {
-            acc[k] += x[k] * y[k];
-        }
-    }
-    let tail: f64 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::Args;
 use ddln::mirror::{min_l1, min_l2, predict, small_init_limit, LpSettings, PredictSettings};
+use ddln::vector::distance;
 use ddln::{Loss, Model};
 use serde_json::json;
 
@@ -41,14 +42,6 @@ pub struct BiasArgs {
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub json: bool,
-}
-
-fn distance(a: &[f64], b: &[f64]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).powi(2))
-        .sum::<f64>()
-        .sqrt()
 }
 
 fn nonzeros(theta: &[f64], rtol: f64) -> usize {

@@ -12,6 +12,7 @@ use ddln::mirror::{
     predict, reduced_flow, rich_to_kernel_sweep, LpSettings, PredictSettings, PredictStatus,
 };
 use ddln::recipes::{sparse_recovery, InitRecipe, InitShape};
+use ddln::vector::{distance, norm};
 use ddln::{FlowSettings, Loss, Problem, Status};
 use serde_json::json;
 
@@ -30,10 +31,6 @@ fn logspace(lo: f64, hi: f64, m: usize) -> Vec<f64> {
     (0..m)
         .map(|k| 10f64.powf(lo + (hi - lo) * k as f64 / (m - 1) as f64))
         .collect()
-}
-
-fn norm(a: &[f64]) -> f64 {
-    a.iter().map(|v| v * v).sum::<f64>().sqrt()
 }
 
 impl Experiment for RichKernel {
@@ -72,15 +69,7 @@ impl Experiment for RichKernel {
             &LpSettings::default(),
         )?;
         let predict_seconds = start.elapsed().as_secs_f64();
-        let l1_l2 = norm(
-            &sweep
-                .min_l1
-                .theta
-                .iter()
-                .zip(&sweep.min_l2.theta)
-                .map(|(a, b)| a - b)
-                .collect::<Vec<_>>(),
-        );
+        let l1_l2 = distance(&sweep.min_l1.theta, &sweep.min_l2.theta);
 
         // Confirm a few points by simulating gradient flow (reduced dynamics) to convergence.
         let confirm: &[(usize, f64)] = if options.quick {
@@ -123,13 +112,7 @@ impl Experiment for RichKernel {
                 let t1 = Instant::now();
                 let pred = predict(&problem, &init, depth, &settings)?;
                 let pred_seconds = t1.elapsed().as_secs_f64();
-                let diff: Vec<f64> = run
-                    .final_theta
-                    .iter()
-                    .zip(&pred.theta)
-                    .map(|(a, b)| a - b)
-                    .collect();
-                let rel = norm(&diff) / norm(&pred.theta);
+                let rel = distance(&run.final_theta, &pred.theta) / norm(&pred.theta);
                 let converged =
                     run.status == Status::Converged && pred.status == PredictStatus::Converged;
                 all_converged &= converged;
@@ -139,7 +122,7 @@ impl Experiment for RichKernel {
                     "simulation_status": run.status, "simulation_seconds": sim_seconds,
                     "grad_evals": run.stats.grad_evals, "t_final": run.t_final,
                     "predictor_status": pred.status, "predictor_seconds": pred_seconds,
-                    "dist_l1": norm(&run.final_theta.iter().zip(&sweep.min_l1.theta).map(|(a, b)| a - b).collect::<Vec<_>>()),
+                    "dist_l1": distance(&run.final_theta, &sweep.min_l1.theta),
                 }));
             }
         }
@@ -281,7 +264,7 @@ impl Experiment for RichKernel {
                 "n": n, "d": d, "k": k, "seed": SEED, "depths": DEPTHS, "scales": scales,
                 "init_shape": shape, "predictor": settings, "sweep": sweep.points,
                 "min_l1_objective": sweep.min_l1.objective, "min_l2_objective": sweep.min_l2.objective,
-                "theta_star_to_min_l1": norm(&theta_star.iter().zip(&sweep.min_l1.theta).map(|(a, b)| a - b).collect::<Vec<_>>()),
+                "theta_star_to_min_l1": distance(&theta_star, &sweep.min_l1.theta),
                 "confirmations": confirmations, "flow": flow,
             }),
         })

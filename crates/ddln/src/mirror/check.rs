@@ -9,6 +9,7 @@ use crate::error::{DdlnError, Result};
 use crate::loss::Loss;
 use crate::optim::Run;
 use crate::problem::Problem;
+use crate::vector::{distance, norm};
 
 /// How well a run follows the mirror flow of its init.
 #[derive(Debug, Clone, Serialize)]
@@ -57,23 +58,10 @@ pub fn mirror_check(
         max_abs = max_abs.max(err);
         max_rel = max_rel.max(err / scale);
     }
-    let (prediction, distance) = if problem.loss() == Loss::Square {
+    let (prediction, relative) = if problem.loss() == Loss::Square {
         let p = predict(problem, init, depth, settings)?;
-        let diff = run
-            .final_theta
-            .iter()
-            .zip(&p.theta)
-            .map(|(a, b)| (a - b).powi(2))
-            .sum::<f64>()
-            .sqrt();
-        let norm = p
-            .theta
-            .iter()
-            .map(|a| a * a)
-            .sum::<f64>()
-            .sqrt()
-            .max(1e-300);
-        (Some(p), Some(diff / norm))
+        let relative = distance(&run.final_theta, &p.theta) / norm(&p.theta).max(1e-300);
+        (Some(p), Some(relative))
     } else {
         (None, None)
     };
@@ -82,6 +70,6 @@ pub fn mirror_check(
         max_rel_residual: max_rel,
         times_checked: run.trajectory.len(),
         prediction,
-        relative_distance_to_prediction: distance,
+        relative_distance_to_prediction: relative,
     })
 }

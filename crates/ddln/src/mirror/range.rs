@@ -100,6 +100,4 @@ pub(crate) fn residual_norm(problem: &Problem, theta: &[f64]) -> f64 {
 }
 
 /// `||v||_2`.
-pub(crate) fn norm(v: &[f64]) -> f64 {
-    v.iter().map(|x| x * x).sum::<f64>().sqrt()
-}
+pub(crate) use crate::vector::norm;

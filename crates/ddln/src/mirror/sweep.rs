@@ -8,6 +8,8 @@ use crate::error::{DdlnError, Result};
 use crate::problem::Problem;
 use crate::recipes::InitRecipe;
 
+use crate::vector::distance;
+
 use super::baselines::{min_l1, min_l2, Interpolator, LpSettings};
 use super::predict::{predict, PredictSettings, PredictStatus};
 
@@ -57,13 +59,6 @@ pub fn rich_to_kernel_sweep(
     }
     let l1 = min_l1(problem, lp)?;
     let l2 = min_l2(problem)?;
-    let dist = |a: &[f64], b: &[f64]| {
-        a.iter()
-            .zip(b)
-            .map(|(x, y)| (x - y).powi(2))
-            .sum::<f64>()
-            .sqrt()
-    };
     let mut points = Vec::with_capacity(depths.len() * scales.len());
     for &depth in depths {
         let unit = InitRecipe {
@@ -80,12 +75,12 @@ pub fn rich_to_kernel_sweep(
                 depth,
                 scale,
                 dist_l1: if ok {
-                    dist(&pred.theta, &l1.theta)
+                    distance(&pred.theta, &l1.theta)
                 } else {
                     f64::NAN
                 },
                 dist_l2: if ok {
-                    dist(&pred.theta, &l2.theta)
+                    distance(&pred.theta, &l2.theta)
                 } else {
                     f64::NAN
                 },
