@@ -50,4 +50,4 @@ pub use optim::{
 pub use param::Model;
 pub use problem::Problem;
 pub use theory::{Diagnostics, RateCheck};
-pub use train::{train, Method, Report};
+pub use train::{train, train_reduced, Method, Report};

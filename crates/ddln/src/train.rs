@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::loss::Loss;
+use crate::mirror::reduced_flow;
 use crate::observe::Observer;
 use crate::optim::{descent, gradient_flow, DescentSettings, FlowSettings, Run};
 use crate::param::Model;
@@ -50,6 +51,59 @@ pub fn train<O: Observer>(
     rate_check: &RateCheck,
     observer: &mut O,
 ) -> Result<Report> {
+    checked(
+        problem,
+        model,
+        init,
+        method,
+        rate_check,
+        observer,
+        |both| match method {
+            Method::Flow(s) => gradient_flow(problem, model, init, s, both),
+            Method::Descent(s) => descent(problem, model, init, s, both),
+        },
+    )
+}
+
+/// [`train`] with gradient flow integrated in the reduced variables
+/// ([`crate::mirror::reduced_flow`]: the `d`-dimensional v-dynamics instead of the `L d`
+/// layer system), with the same [`Report`] and diagnostics. The deep model only; the
+/// init must satisfy assumption (A) ([`crate::DdlnError::AssumptionA`] otherwise).
+pub fn train_reduced<O: Observer>(
+    problem: &Problem,
+    depth: usize,
+    init: &[f64],
+    settings: &FlowSettings,
+    rate_check: &RateCheck,
+    observer: &mut O,
+) -> Result<Report> {
+    let model = Model::Deep { depth };
+    let method = Method::Flow(settings.clone());
+    checked(
+        problem,
+        model,
+        init,
+        &method,
+        rate_check,
+        observer,
+        |both| reduced_flow(problem, depth, init, settings, both),
+    )
+}
+
+/// Runs `trainer` with a [`LayerWatch`] beside the caller's observer (deep model), then
+/// checks the paper's statements on the run.
+fn checked<O: Observer, F>(
+    problem: &Problem,
+    model: Model,
+    init: &[f64],
+    method: &Method,
+    rate_check: &RateCheck,
+    observer: &mut O,
+    trainer: F,
+) -> Result<Report>
+where
+    F: FnOnce(&mut (Option<&mut LayerWatch>, &mut O)) -> Result<Run>,
+{
     let d = problem.dim();
     model.validate_init(init, d)?;
     let mut watch = match model {
@@ -58,10 +112,7 @@ pub fn train<O: Observer>(
     };
     let run = {
         let mut both = (watch.as_mut(), observer);
-        match method {
-            Method::Flow(s) => gradient_flow(problem, model, init, s, &mut both)?,
-            Method::Descent(s) => descent(problem, model, init, s, &mut both)?,
-        }
+        trainer(&mut both)?
     };
     let mut diagnostics = Diagnostics::default();
     if let (Model::Deep { depth }, Some(watch)) = (model, &watch) {
