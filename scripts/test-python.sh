@@ -6,6 +6,9 @@
 #   scripts/test-python.sh            # build (release) + pytest
 #   PYTHON=python3.12 scripts/test-python.sh
 #   scripts/test-python.sh -k flow    # extra arguments go to pytest
+#
+# The CLI binary is built too (debug, target/debug/ddln; override with DDLN_BIN): the
+# tests compare Python runs with the CLI's bit for bit.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,6 +29,10 @@ python -m pip install --quiet --disable-pip-version-check maturin pytest numpy
 
 echo "==> building and installing ddln (release)"
 maturin develop --release -m crates/ddln-py/Cargo.toml
+
+echo "==> building the CLI (target/debug/ddln) for the CLI-identity tests"
+cargo build -p ddln-cli
+export DDLN_BIN="${DDLN_BIN:-$root/target/debug/ddln}"
 
 echo "==> pytest"
 python -m pytest crates/ddln-py/tests -q "$@"

@@ -46,19 +46,7 @@ pub fn scaled<'py>(
     low: f64,
     high: f64,
 ) -> Result<Bound<'py, PyAny>> {
-    let shape = match shape {
-        "gaussian" => InitShape::Gaussian,
-        "uniform" => InitShape::Uniform { low, high },
-        "constant" => InitShape::Constant,
-        other => {
-            return Err(invalid(
-                "shape",
-                format!(
-                    "unknown init shape `{other}`; expected `gaussian`, `uniform` or `constant`"
-                ),
-            ))
-        }
-    };
+    let shape = init_shape(shape, low, high)?;
     if d == 0 {
         return Err(invalid("d", "must be at least 1"));
     }
@@ -71,4 +59,18 @@ pub fn scaled<'py>(
     };
     let init = recipe.draw(d)?;
     to_numpy(py, init, &[depth, d])
+}
+
+/// The core's init shape named `shape` (`"gaussian"`, `"uniform"` on `[low, high]`,
+/// `"constant"`).
+pub fn init_shape(shape: &str, low: f64, high: f64) -> Result<InitShape> {
+    match shape {
+        "gaussian" => Ok(InitShape::Gaussian),
+        "uniform" => Ok(InitShape::Uniform { low, high }),
+        "constant" => Ok(InitShape::Constant),
+        other => Err(invalid(
+            "shape",
+            format!("unknown init shape `{other}`; expected `gaussian`, `uniform` or `constant`"),
+        )),
+    }
 }

@@ -9,16 +9,16 @@
 //! | `on_step`, Ctrl-C, progress bar          | `observe.rs` | `ddln::observe`           |
 //! | `ddln.data.gaussian`, `sparse_recovery`  | `data.rs`    | `ddln::recipes`           |
 //! | `ddln.init.scaled`                       | `init.rs`    | `ddln::recipes::InitRecipe` |
+//! | `ddln.implicit_bias`, `entropy`, `mirror_check`, `rich_to_kernel_sweep` | `mirror.rs` | `ddln::mirror` |
+//! | `gradient_flow(..., reduced=True)`       | `train.rs`   | `ddln::train` with `FlowSettings::reduced` (`mirror::reduced_flow`) |
 //! | every error                              | `errors.rs`  | `ddln::error`             |
 //! | numpy in / numpy out                     | `convert.rs` | —                         |
-//!
-//! The mirror map (`ddln.implicit_bias`, `ddln.entropy`, core `ddln::mirror`) gets its
-//! own `mirror.rs`, registered in [`_ddln`] below, once the core module has landed.
 
 mod convert;
 mod data;
 mod errors;
 mod init;
+mod mirror;
 mod observe;
 mod train;
 
@@ -38,6 +38,12 @@ fn _ddln(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(data::gaussian, m)?)?;
     m.add_function(wrap_pyfunction!(data::sparse_recovery, m)?)?;
     m.add_function(wrap_pyfunction!(init::scaled, m)?)?;
-    // mirror.rs (ddln.implicit_bias, ddln.entropy): register here when it lands.
+    // mirror.rs: the mirror map (implicit bias, entropy, mirror check, sweep).
+    m.add_class::<mirror::PyPrediction>()?;
+    m.add_class::<mirror::PyEntropy>()?;
+    m.add_function(wrap_pyfunction!(mirror::implicit_bias, m)?)?;
+    m.add_function(wrap_pyfunction!(mirror::entropy, m)?)?;
+    m.add_function(wrap_pyfunction!(mirror::mirror_check, m)?)?;
+    m.add_function(wrap_pyfunction!(mirror::rich_to_kernel_sweep, m)?)?;
     Ok(())
 }

@@ -53,6 +53,12 @@ use crate::observe::{Horizon, PyObserver};
 ///     "flow" or "descent".
 /// model : str
 ///     The parameterization, in words.
+/// reduced : bool
+///     Integrated in the reduced variables (gradient_flow(..., reduced=True)).
+/// mirror_check : dict or None
+///     With gradient_flow(..., mirror_check=True): max_abs_residual,
+///     max_rel_residual (of grad Q(theta(t)) = xi(t)), times_checked,
+///     relative_distance_to_prediction and prediction, as ddln.mirror_check returns.
 #[pyclass(frozen, module = "ddln", name = "Run")]
 pub struct PyRun {
     #[pyo3(get)]
@@ -83,6 +89,11 @@ pub struct PyRun {
     method: String,
     #[pyo3(get)]
     model: String,
+    #[pyo3(get)]
+    reduced: bool,
+    #[pyo3(get)]
+    mirror_check: Option<Py<PyDict>>,
+    deep: bool,
     diagnostics_json: String,
     diagnostics: PyOnceLock<Py<PyAny>>,
 }
@@ -122,17 +133,76 @@ impl PyRun {
     }
 }
 
-/// The data, the model and the init of a run, checked.
-struct Setup {
-    problem: Problem,
-    model: Model,
-    init: Vec<f64>,
-    rows: usize,
-    d: usize,
+impl PyRun {
+    /// The core run behind this object, rebuilt from its arrays, for a deep model with
+    /// `rows` layers and `d` coordinates (what `ddln::mirror::mirror_check` reads).
+    pub fn to_core(&self, py: Python<'_>, rows: usize, d: usize) -> Result<ddln::Run> {
+        if self.method != "flow" || !self.deep {
+            return Err(invalid(
+                "run",
+                format!(
+                    "the mirror check needs a gradient_flow run of the deep model, got a {} run of the {} model",
+                    self.method, self.model
+                ),
+            ));
+        }
+        let read = |obj: &Py<PyAny>, field: &str, expected: &[usize]| -> Result<Vec<f64>> {
+            let a = real_array(obj.bind(py), field)?;
+            if a.shape != expected {
+                return Err(shape(
+                    field,
+                    format!(
+                        "shape {} (the run must match X and init)",
+                        shape_str(expected)
+                    ),
+                    format!("shape {}", shape_str(&a.shape)),
+                ));
+            }
+            Ok(a.data)
+        };
+        let n_t = self.t.bind(py).len()?;
+        let xi = match &self.xi {
+            Some(xi) => Some(read(xi, "run.xi", &[n_t, d])?),
+            None => None,
+        };
+        let status = serde_json::from_value(serde_json::Value::String(self.status.clone()))
+            .map_err(|e| invalid("run.status", e.to_string()))?;
+        Ok(ddln::Run {
+            status,
+            t_final: self.t_final,
+            message: self.message.clone(),
+            final_state: read(&self.final_layers, "run.final_layers", &[rows, d])?,
+            final_theta: read(&self.final_theta, "run.final_theta", &[d])?,
+            final_loss: self.final_loss,
+            trajectory: ddln::Trajectory {
+                t: read(&self.t, "run.t", &[n_t])?,
+                states: read(&self.layers, "run.layers", &[n_t, rows, d])?,
+                theta: read(&self.theta, "run.theta", &[n_t, d])?,
+                loss: read(&self.loss, "run.loss", &[n_t])?,
+                xi,
+            },
+            stats: ddln::RunStats::default(),
+        })
+    }
 }
 
+/// The data, the model and the init of a run, checked.
+pub struct Setup {
+    /// The problem (X, y, loss).
+    pub problem: Problem,
+    /// The parameterization.
+    pub model: Model,
+    /// The init, `rows x d` row-major.
+    pub init: Vec<f64>,
+    /// Rows of the init (L for the deep model).
+    pub rows: usize,
+    /// Coordinates.
+    pub d: usize,
+}
+
+/// Reads and checks X, y, the init, the loss and the model (the CLI's shape messages).
 #[allow(non_snake_case)]
-fn setup(
+pub fn setup(
     X: &Bound<'_, PyAny>,
     y: &Bound<'_, PyAny>,
     init: &Bound<'_, PyAny>,
@@ -200,6 +270,15 @@ fn setup(
     })
 }
 
+/// Mirror-map options of a gradient-flow run (deep model only).
+#[derive(Debug, Clone, Copy, Default)]
+struct MirrorOptions {
+    /// Integrate the reduced v-dynamics (`FlowSettings::reduced`).
+    reduced: bool,
+    /// Check the run against the mirror map (`ddln::mirror::mirror_check`).
+    check: bool,
+}
+
 /// Runs `method` with the GIL released, then builds the `Run`.
 fn run(
     py: Python<'_>,
@@ -207,6 +286,7 @@ fn run(
     method: Method,
     rate_check: RateCheck,
     mut observer: PyObserver,
+    mirror: MirrorOptions,
 ) -> Result<PyRun> {
     let Setup {
         problem,
@@ -215,6 +295,7 @@ fn run(
         rows,
         d,
     } = setup;
+    // The reduced mode is a flag of the flow settings: `train` dispatches on it.
     let report =
         py.detach(|| ddln::train(&problem, model, &init, &method, &rate_check, &mut observer));
     observer.finish(py)?;
@@ -222,6 +303,21 @@ fn run(
         return Err(Error::Py(e));
     }
     let report = report?;
+    let mirror_check = match (model, mirror.check) {
+        (Model::Deep { depth }, true) => {
+            let check = py.detach(|| {
+                ddln::mirror::mirror_check(
+                    &problem,
+                    &init,
+                    depth,
+                    &report.run,
+                    &ddln::PredictSettings::default(),
+                )
+            })?;
+            Some(crate::mirror::mirror_check_dict(py, check)?.unbind())
+        }
+        _ => None,
+    };
     let diagnostics_json = serde_json::to_string(&report.diagnostics)
         .map_err(|e| invalid("diagnostics", format!("could not be serialized: {e}")))?;
     let run = report.run;
@@ -251,6 +347,9 @@ fn run(
         stats: stats.unbind(),
         method: method.name().to_string(),
         model: model.name(),
+        reduced: mirror.reduced,
+        mirror_check,
+        deep: matches!(model, Model::Deep { .. }),
         diagnostics_json,
         diagnostics: PyOnceLock::new(),
     })
@@ -328,17 +427,29 @@ fn callback(on_step: Option<&Bound<'_, PyAny>>, every: u64) -> Result<Option<Py<
 ///     Stride of on_step in accepted steps (>= 1).
 /// progress : bool
 ///     Draw a progress bar on sys.stderr.
+/// reduced : bool
+///     Integrate the reduced dynamics instead (model="deep", assumption (A)): the
+///     d-dimensional ODE dv/dt = -P(v) grad L(phi(v)) in the minimal layer v, with every
+///     layer rebuilt as u^j = s_j sqrt(v^2 + D_j) at the recorded times (MATH.md
+///     section 4). Same Run, same trajectory up to the integration tolerance.
+/// mirror_check : bool
+///     (model="deep", implies track_xi) Check the run against the mirror flow of its init:
+///     run.mirror_check holds max_t ||grad Q(theta(t)) - xi(t)|| and the distance of
+///     the end point to the predicted limit (see ddln.mirror_check).
 ///
 /// Returns
 /// -------
 /// Run
 ///     run.t, run.theta, run.layers (n_t, rows, d), run.loss, run.xi, run.final_theta,
-///     run.final_layers, run.status, run.message, run.stats, run.diagnostics.
+///     run.final_layers, run.status, run.message, run.stats, run.diagnostics,
+///     run.mirror_check.
 ///
 /// Raises
 /// ------
 /// ValueError (ddln.DdlnError)
-///     Wrong shapes, NaN/inf entries, settings out of range (e.g. L < 2, rtol <= 0).
+///     Wrong shapes, NaN/inf entries, settings out of range (e.g. L < 2, rtol <= 0);
+///     with reduced or mirror_check, another model or an init violating assumption (A)
+///     (the message names the coordinates).
 /// TypeError
 ///     Non-numeric arrays, on_step not callable.
 /// KeyboardInterrupt
@@ -348,7 +459,8 @@ fn callback(on_step: Option<&Bound<'_, PyAny>>, every: u64) -> Result<Option<Py<
     X, y, init, *, t_end = 50.0, rtol = 1e-10, atol = 1e-12, t_eval = None, n_record = 201,
     loss = "square", model = "deep", power = None, method = "dopri5", track_xi = false,
     loss_tol = None, max_steps = 10000000, initial_step = None, max_step = None,
-    rate_rtol = 1e-6, rate_atol_rel = 1e-10, on_step = None, callback_every = 1, progress = false
+    rate_rtol = 1e-6, rate_atol_rel = 1e-10, on_step = None, callback_every = 1, progress = false,
+    reduced = false, mirror_check = false
 ))]
 #[allow(non_snake_case, clippy::too_many_arguments)]
 pub fn gradient_flow(
@@ -375,8 +487,25 @@ pub fn gradient_flow(
     on_step: Option<&Bound<'_, PyAny>>,
     callback_every: u64,
     progress: bool,
+    reduced: bool,
+    mirror_check: bool,
 ) -> Result<PyRun> {
     let setup = setup(X, y, init, loss, model, power)?;
+    if let Model::Deep { depth } = setup.model {
+        if reduced || mirror_check {
+            // Both need assumption (A): fail before the run, with the core's message.
+            ddln::Reduced::new(&setup.init, depth, setup.d)?;
+        }
+    } else {
+        for (name, on) in [("reduced", reduced), ("mirror_check", mirror_check)] {
+            if on {
+                return Err(invalid(
+                    name,
+                    format!("applies to model='deep' (the mirror map and the reduced dynamics are derived for theta = u^1 ⊙ … ⊙ u^L), got model='{model}'"),
+                ));
+            }
+        }
+    }
     let t_eval = match optional_real_array(t_eval, "t_eval")? {
         Some(times) => {
             times.expect_ndim("t_eval", 1, "a 1-D array of times")?;
@@ -395,8 +524,8 @@ pub fn gradient_flow(
         n_record,
         t_eval,
         loss_tol,
-        track_xi,
-        reduced: false,
+        track_xi: track_xi || mirror_check,
+        reduced,
     };
     settings.validate()?;
     let observer = PyObserver::new(
@@ -409,7 +538,11 @@ pub fn gradient_flow(
         rtol: rate_rtol,
         atol_rel: rate_atol_rel,
     };
-    run(py, setup, Method::Flow(settings), check, observer)
+    let mirror = MirrorOptions {
+        reduced,
+        check: mirror_check,
+    };
+    run(py, setup, Method::Flow(settings), check, observer, mirror)
 }
 
 /// Reads a schedule: None, a kind name, or a dict in the config's format.
@@ -532,17 +665,27 @@ pub fn gradient_descent(
         rtol: rate_rtol,
         atol_rel: rate_atol_rel,
     };
-    run(py, setup, Method::Descent(settings), check, observer)
+    run(
+        py,
+        setup,
+        Method::Descent(settings),
+        check,
+        observer,
+        MirrorOptions::default(),
+    )
 }
 
 /// The core's default settings, as JSON: `{"flow": FlowSettings, "descent": DescentSettings,
-/// "rate_check": RateCheck}` (lets the tests check that the Python defaults agree).
+/// "rate_check": RateCheck, "predict": PredictSettings, "lp": LpSettings}` (lets the tests check that the Python defaults agree).
 #[pyfunction]
 pub fn _core_defaults() -> Result<String> {
+    let mirror = crate::mirror::core_defaults();
     let value = serde_json::json!({
         "flow": FlowSettings::default(),
         "descent": DescentSettings::default(),
         "rate_check": RateCheck::default(),
+        "predict": mirror["predict"],
+        "lp": mirror["lp"],
     });
     Ok(value.to_string())
 }

@@ -13,14 +13,22 @@ from conftest import loss_of, theta_of
 
 def test_public_surface():
     assert set(ddln.__all__) == {
-        "DdlnError", "Run", "__version__", "data", "gradient_descent", "gradient_flow", "init"
+        "DdlnError", "Run", "__version__", "data", "gradient_descent", "gradient_flow", "init",
+        "Entropy", "Prediction", "entropy", "implicit_bias", "mirror_check",
+        "rich_to_kernel_sweep",
     }
+    assert all(hasattr(ddln, name) for name in ddln.__all__)
     assert ddln.__version__.count(".") == 2
     for f in (ddln.gradient_flow, ddln.gradient_descent, ddln.data.gaussian,
-              ddln.data.sparse_recovery, ddln.init.scaled, ddln.Run):
+              ddln.data.sparse_recovery, ddln.init.scaled, ddln.Run, ddln.implicit_bias,
+              ddln.entropy, ddln.mirror_check, ddln.rich_to_kernel_sweep, ddln.Prediction,
+              ddln.Entropy):
         assert f.__doc__ and len(f.__doc__) > 200, f
     assert "exp(-2 sigma mu t)" in ddln.gradient_flow.__doc__
     assert "Return False to stop" in ddln.gradient_flow.__doc__
+    assert "argmin { Q(theta) : X theta = y }" in ddln.implicit_bias.__doc__
+    for method in ("value", "gradient", "hessian_diag", "psi"):
+        assert getattr(ddln.Entropy, method).__doc__, method
 
 
 def test_python_defaults_are_the_core_defaults():

@@ -116,3 +116,56 @@ fn reduced_mode_matches_the_layer_flow() {
     }
     println!("worst {worst:.1e}");
 }
+
+/// `train` with the reduced integrator (`FlowSettings::reduced`): same report shape, the
+/// same trajectory to the integration tolerance, and the diagnostics of the deep model.
+#[test]
+fn train_reduced_matches_train() {
+    use ddln::{train, Method, RateCheck};
+    let (depth, d) = (3, 6);
+    let p = problem(4, d, 81);
+    let u0 = init(depth, d, 0.5, true, 82);
+    let settings = tight(5.0);
+    let check = RateCheck::default();
+    let layer = train(
+        &p,
+        Model::deep(depth),
+        &u0,
+        &Method::Flow(settings.clone()),
+        &check,
+        &mut (),
+    )
+    .unwrap();
+    let reduced_settings = Method::Flow(FlowSettings {
+        reduced: true,
+        ..settings.clone()
+    });
+    let train_reduced = |u: &[f64]| {
+        train(
+            &p,
+            Model::deep(depth),
+            u,
+            &reduced_settings,
+            &check,
+            &mut (),
+        )
+    };
+    let reduced = train_reduced(&u0).unwrap();
+    assert_eq!(layer.run.trajectory.t, reduced.run.trajectory.t);
+    for (a, b) in reduced
+        .run
+        .trajectory
+        .states
+        .iter()
+        .zip(&layer.run.trajectory.states)
+    {
+        assert!((a - b).abs() <= 1e-9 * (1.0 + b.abs()), "{a} vs {b}");
+    }
+    let diag = &reduced.diagnostics;
+    assert!(diag.assumption_a.as_ref().unwrap().holds);
+    assert!(diag.conservation.is_some() && diag.rate.is_some());
+    // The reduction needs (A): a tie in the minimal layer is a setup error.
+    let mut tie = u0.clone();
+    tie[d] = 0.0; // u^2_0 = u^1_0 = 0: two minimal layers at coordinate 0
+    assert!(train_reduced(&tie).is_err());
+}

@@ -14,27 +14,52 @@ Quick start::
     run = ddln.gradient_flow(X, y, U0, t_end=200.0, t_eval=np.linspace(0, 200, 401))
     run.theta, run.layers, run.loss, run.t, run.status, run.diagnostics
     gd = ddln.gradient_descent(X, y, U0, lr=1e-2, steps=10_000, record_every=10)
+    pred = ddln.implicit_bias(X, y, U0)          # where gradient flow ends, without simulating
+    pred.theta, pred.status, pred.min_l1, pred.min_l2
+    Q = ddln.entropy(U0)                         # the mirror potential of the init
+    Q.value(pred.theta), Q.gradient(pred.theta), Q.hessian_diag(pred.theta)
 
 Contents:
 
-* :func:`gradient_flow`, :func:`gradient_descent` -> :class:`Run`
+* :func:`gradient_flow` (``reduced=True`` integrates the reduced dynamics,
+  ``mirror_check=True`` checks the run against the mirror map), :func:`gradient_descent`
+  -> :class:`Run`
+* The mirror map of the init: :func:`implicit_bias` -> :class:`Prediction` (theta_inf =
+  argmin {Q : X theta = y} and the min-L1 / min-L2 / small-init baselines),
+  :func:`entropy` -> :class:`Entropy` (Q, grad Q, Q'', Psi, the dual box),
+  :func:`mirror_check`, :func:`rich_to_kernel_sweep`
 * :mod:`ddln.data` (``gaussian``, ``sparse_recovery``), :mod:`ddln.init` (``scaled``)
 * :class:`DdlnError` (a ``ValueError``) for setup mistakes; numerical outcomes are
-  ``Run.status`` strings, never exceptions.
+  ``Run.status`` / ``Prediction.status`` strings, never exceptions.
 """
 
 from . import data, init
-from ._ddln import DdlnError, Run, __version__, gradient_descent, gradient_flow
-
-# The mirror map (``implicit_bias``, ``entropy``) is bound in ``_ddln`` by its own
-# ``mirror.rs`` and re-exported here once the core's mirror module has landed.
+from ._ddln import (
+    DdlnError,
+    Entropy,
+    Prediction,
+    Run,
+    __version__,
+    entropy,
+    gradient_descent,
+    gradient_flow,
+    implicit_bias,
+    mirror_check,
+    rich_to_kernel_sweep,
+)
 
 __all__ = [
     "DdlnError",
+    "Entropy",
+    "Prediction",
     "Run",
     "__version__",
     "data",
+    "entropy",
     "gradient_descent",
     "gradient_flow",
+    "implicit_bias",
     "init",
+    "mirror_check",
+    "rich_to_kernel_sweep",
 ]

@@ -1,6 +1,6 @@
 """Type stubs of the compiled core ``ddln._ddln``."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -10,6 +10,10 @@ __version__: str
 
 Status = Literal["Completed", "Converged", "MaxSteps", "Diverged", "StepSizeTooSmall", "Stopped"]
 OnStep = Callable[[float, float], bool | None]
+PredictStatus = Literal[
+    "Converged", "NotInRange", "MaxIterations", "LineSearchFailed", "PrecisionLimited"
+]
+Array = npt.NDArray[np.float64]
 
 class DdlnError(ValueError):
     """A setup mistake reported by the ddln core (shape, non-finite entry, setting out of range)."""
@@ -49,6 +53,10 @@ class Run:
     def method(self) -> Literal["flow", "descent"]: ...
     @property
     def model(self) -> str: ...
+    @property
+    def reduced(self) -> bool: ...
+    @property
+    def mirror_check(self) -> dict[str, Any] | None: ...
 
 def gradient_flow(
     X: npt.ArrayLike,
@@ -74,6 +82,8 @@ def gradient_flow(
     on_step: OnStep | None = None,
     callback_every: int = 1,
     progress: bool = False,
+    reduced: bool = False,
+    mirror_check: bool = False,
 ) -> Run: ...
 def gradient_descent(
     X: npt.ArrayLike,
@@ -117,4 +127,106 @@ def scaled(
     low: float = -1.0,
     high: float = 1.0,
 ) -> npt.NDArray[np.float64]: ...
+
+class Prediction:
+    """The predicted end point of gradient flow, theta_inf = argmin {Q : X theta = y}."""
+
+    @property
+    def theta(self) -> Array: ...
+    @property
+    def nu(self) -> Array: ...
+    @property
+    def status(self) -> PredictStatus: ...
+    @property
+    def converged(self) -> bool: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def entropy_value(self) -> float: ...
+    @property
+    def residual(self) -> float: ...
+    @property
+    def relative_residual(self) -> float: ...
+    @property
+    def residual_floor(self) -> float: ...
+    @property
+    def iterations(self) -> int: ...
+    @property
+    def min_l1(self) -> Array | None: ...
+    @property
+    def min_l2(self) -> Array | None: ...
+    @property
+    def small_init_limit(self) -> Array | None: ...
+    @property
+    def baselines(self) -> dict[str, dict[str, Any]] | None: ...
+
+class Entropy:
+    """The entropy (mirror potential) Q of a DDLN init satisfying assumption (A)."""
+
+    def value(self, theta: npt.ArrayLike) -> float | Array: ...
+    def gradient(self, theta: npt.ArrayLike) -> Array: ...
+    def hessian_diag(self, theta: npt.ArrayLike) -> Array: ...
+    def psi(self, xi: npt.ArrayLike) -> Array: ...
+    @property
+    def dual_box(self) -> Array: ...
+    @property
+    def depth(self) -> int: ...
+    @property
+    def dim(self) -> int: ...
+    @property
+    def quadrature_error_estimate(self) -> float: ...
+
+def implicit_bias(
+    X: npt.ArrayLike,
+    y: npt.ArrayLike,
+    init: npt.ArrayLike,
+    *,
+    tol: float = 1e-11,
+    max_iter: int = 500,
+    boundary_fraction: float = 0.99,
+    max_halvings: int = 60,
+    rank_rtol: float = 1e-12,
+    range_rtol: float = 1e-9,
+    floor_rtol: float = 1e-6,
+    lp_tol: float = 1e-9,
+    lp_max_iter: int = 200,
+    baselines: bool = True,
+) -> Prediction: ...
+def entropy(init: npt.ArrayLike) -> Entropy: ...
+def mirror_check(
+    X: npt.ArrayLike,
+    y: npt.ArrayLike,
+    init: npt.ArrayLike,
+    run: Run,
+    *,
+    tol: float = 1e-11,
+    max_iter: int = 500,
+    boundary_fraction: float = 0.99,
+    max_halvings: int = 60,
+    rank_rtol: float = 1e-12,
+    range_rtol: float = 1e-9,
+    floor_rtol: float = 1e-6,
+    loss: Literal["square", "logistic"] = "square",
+) -> dict[str, Any]: ...
+def rich_to_kernel_sweep(
+    X: npt.ArrayLike,
+    y: npt.ArrayLike,
+    depths: Sequence[int],
+    scales: npt.ArrayLike,
+    *,
+    shape: Literal["gaussian", "uniform", "constant"] = "gaussian",
+    zero_first: bool = False,
+    seed: int = 1,
+    low: float = -1.0,
+    high: float = 1.0,
+    tol: float = 1e-11,
+    max_iter: int = 500,
+    boundary_fraction: float = 0.99,
+    max_halvings: int = 60,
+    rank_rtol: float = 1e-12,
+    range_rtol: float = 1e-9,
+    floor_rtol: float = 1e-6,
+    lp_tol: float = 1e-9,
+    lp_max_iter: int = 200,
+) -> dict[str, Any]: ...
 def _core_defaults() -> str: ...

@@ -58,7 +58,7 @@ impl Default for PredictSettings {
             max_halvings: 60,
             rank_rtol: 1e-12,
             range_rtol: 1e-9,
-            floor_rtol: 1e-8,
+            floor_rtol: 1e-6,
         }
     }
 }

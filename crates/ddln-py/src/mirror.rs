@@ -1,0 +1,707 @@
+//! Bindings of `ddln::mirror`, the explicit mirror map of a deep diagonal network:
+//! `ddln.implicit_bias` (core `predict`, `min_l1`, `min_l2`, `small_init_limit`),
+//! `ddln.entropy` (core `Entropy`), `ddln.mirror_check` (core `mirror_check`) and
+//! `ddln.rich_to_kernel_sweep` (core `rich_to_kernel_sweep`). The reduced integration
+//! mode (core `reduced_flow`) is `gradient_flow(..., reduced=True)` in `train.rs`.
+//!
+//! Numerical outcomes of the predictor and of the linear programs are status strings,
+//! never exceptions; setup mistakes (shapes, an init violating assumption (A)) raise
+//! `ddln.DdlnError` through `errors.rs`.
+
+use ddln::mirror::{
+    self, BaselineStatus, Entropy, Interpolator, LpSettings, MirrorCheck, PredictSettings,
+    Prediction, SmallInitLimit,
+};
+use ddln::recipes::InitRecipe;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyFloat};
+
+use crate::convert::{real_array, shape_str, to_numpy, RealArray};
+use crate::errors::{invalid, shape, Result};
+use crate::init::init_shape;
+use crate::train::{setup, PyRun};
+
+/// Builds the core's predictor settings from the keyword arguments.
+#[allow(clippy::too_many_arguments)]
+fn predict_settings(
+    tol: f64,
+    max_iter: usize,
+    boundary_fraction: f64,
+    max_halvings: usize,
+    rank_rtol: f64,
+    range_rtol: f64,
+    floor_rtol: f64,
+) -> Result<PredictSettings> {
+    let settings = PredictSettings {
+        tol,
+        max_iter,
+        boundary_fraction,
+        max_halvings,
+        rank_rtol,
+        range_rtol,
+        floor_rtol,
+    };
+    settings.validate()?;
+    Ok(settings)
+}
+
+fn lp_settings(lp_tol: f64, lp_max_iter: u32) -> Result<LpSettings> {
+    if !(lp_tol.is_finite() && lp_tol > 0.0) {
+        return Err(invalid(
+            "lp_tol",
+            format!("must be finite and > 0, got {lp_tol}"),
+        ));
+    }
+    if lp_max_iter == 0 {
+        return Err(invalid("lp_max_iter", "must be at least 1"));
+    }
+    Ok(LpSettings {
+        tol: lp_tol,
+        max_iter: lp_max_iter,
+    })
+}
+
+fn baseline_status(status: BaselineStatus) -> String {
+    format!("{status:?}")
+}
+
+/// A baseline interpolator as a dict (theta, status, residual, objective, message), and
+/// its theta.
+fn interpolator_dict<'py>(
+    py: Python<'py>,
+    x: Interpolator,
+) -> Result<(Bound<'py, PyDict>, Bound<'py, PyAny>)> {
+    let d = x.theta.len();
+    let theta = to_numpy(py, x.theta, &[d])?;
+    let dict = PyDict::new(py);
+    dict.set_item("theta", &theta)?;
+    dict.set_item("status", baseline_status(x.status))?;
+    dict.set_item("residual", x.residual)?;
+    dict.set_item("objective", x.objective)?;
+    dict.set_item("message", x.message)?;
+    Ok((dict, theta))
+}
+
+/// The predicted end point of gradient flow, `theta_inf = argmin {Q(theta) : X theta = y}`
+/// (MATH.md section 7), with the minimum-L1, minimum-L2 and small-init (weighted L1)
+/// interpolators it is measured against.
+///
+/// Attributes
+/// ----------
+/// theta : ndarray (d,)
+///     theta_inf = Psi(X^T nu) (NaN when y is not in range(X) and Newton did not converge).
+/// nu : ndarray (n,)
+///     The dual variable: xi(inf) = X^T nu.
+/// status : str
+///     "Converged", "NotInRange" (y is not in range(X): no interpolator exists),
+///     "MaxIterations", "LineSearchFailed" or "PrecisionLimited" (the init is too small
+///     for f64 to resolve the limit). Never raised; only "Converged" is the limit.
+/// message : str
+///     Detail of the status.
+/// entropy_value : float
+///     Q(theta_inf) (Q vanishes at the init's theta).
+/// residual, relative_residual : float
+///     ||X theta - y|| and ||X theta - y|| / ||y||.
+/// residual_floor : float
+///     The smallest residual f64 can resolve at theta_inf.
+/// iterations : int
+///     Newton iterations done.
+/// converged : bool
+///     status == "Converged".
+/// min_l1, min_l2, small_init_limit : ndarray (d,) or None
+///     argmin ||theta||_1, argmin ||theta||_2 and argmin sum_i t_i^+ theta_i^+ +
+///     t_i^- theta_i^- over X theta = y (None with baselines=False).
+/// baselines : dict or None
+///     {"min_l1": {...}, "min_l2": {...}, "small_init_limit": {...}}, each with theta,
+///     status ("Solved", "AlmostSolved", "Infeasible", "Failed"), residual, objective,
+///     message; small_init_limit also has weights_plus and weights_minus (t^+, t^-
+///     normalized to mean 1).
+#[pyclass(frozen, module = "ddln", name = "Prediction")]
+pub struct PyPrediction {
+    #[pyo3(get)]
+    theta: Py<PyAny>,
+    #[pyo3(get)]
+    nu: Py<PyAny>,
+    #[pyo3(get)]
+    status: String,
+    #[pyo3(get)]
+    message: String,
+    #[pyo3(get)]
+    entropy_value: f64,
+    #[pyo3(get)]
+    residual: f64,
+    #[pyo3(get)]
+    relative_residual: f64,
+    #[pyo3(get)]
+    residual_floor: f64,
+    #[pyo3(get)]
+    iterations: usize,
+    #[pyo3(get)]
+    min_l1: Option<Py<PyAny>>,
+    #[pyo3(get)]
+    min_l2: Option<Py<PyAny>>,
+    #[pyo3(get)]
+    small_init_limit: Option<Py<PyAny>>,
+    #[pyo3(get)]
+    baselines: Option<Py<PyDict>>,
+}
+
+#[pymethods]
+impl PyPrediction {
+    /// `True` when the status is "Converged" (theta is the predicted limit).
+    #[getter]
+    fn converged(&self) -> bool {
+        self.status == "Converged"
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Prediction(status={:?}, iterations={}, residual={:e}, entropy_value={:e}, message={:?})",
+            self.status, self.iterations, self.residual, self.entropy_value, self.message
+        )
+    }
+}
+
+/// The core's baselines next to a prediction.
+struct Baselines {
+    l1: Interpolator,
+    l2: Interpolator,
+    limit: SmallInitLimit,
+}
+
+fn prediction(py: Python<'_>, p: Prediction, baselines: Option<Baselines>) -> Result<PyPrediction> {
+    let (d, n) = (p.theta.len(), p.nu.len());
+    let mut out = PyPrediction {
+        theta: to_numpy(py, p.theta, &[d])?.unbind(),
+        nu: to_numpy(py, p.nu, &[n])?.unbind(),
+        status: format!("{:?}", p.status),
+        message: p.message,
+        entropy_value: p.entropy_value,
+        residual: p.residual,
+        relative_residual: p.relative_residual,
+        residual_floor: p.residual_floor,
+        iterations: p.iterations,
+        min_l1: None,
+        min_l2: None,
+        small_init_limit: None,
+        baselines: None,
+    };
+    if let Some(Baselines { l1, l2, limit }) = baselines {
+        let (l1, l1_theta) = interpolator_dict(py, l1)?;
+        let (l2, l2_theta) = interpolator_dict(py, l2)?;
+        let (lim, lim_theta) = interpolator_dict(py, limit.solution)?;
+        lim.set_item("weights_plus", to_numpy(py, limit.weights_plus, &[d])?)?;
+        lim.set_item("weights_minus", to_numpy(py, limit.weights_minus, &[d])?)?;
+        out.min_l1 = Some(l1_theta.unbind());
+        out.min_l2 = Some(l2_theta.unbind());
+        out.small_init_limit = Some(lim_theta.unbind());
+        let all = PyDict::new(py);
+        all.set_item("min_l1", l1)?;
+        all.set_item("min_l2", l2)?;
+        all.set_item("small_init_limit", lim)?;
+        out.baselines = Some(all.unbind());
+    }
+    Ok(out)
+}
+
+/// Where gradient flow from `init` ends, without simulating it: the implicit bias.
+///
+/// Gradient flow on theta = u^1 ⊙ ... ⊙ u^L with the squared loss is the mirror flow
+/// d/dt grad Q(theta(t)) = -grad L(theta(t)) of the init's entropy Q (the paper's
+/// Theorem 1, made explicit in MATH.md section 5), so it ends at
+///
+///     theta_inf = argmin { Q(theta) : X theta = y }.
+///
+/// theta_inf is computed by damped Newton steps on the concave dual
+/// nu -> <nu, y> - sum_i Q_i^*((X^T nu)_i) (an n x n SPD system per step, staying inside
+/// the dual box for L >= 3). Next to it: the minimum-L1 interpolator (basis pursuit, by
+/// the Clarabel LP solver), the minimum-L2 interpolator X^+ y (thin SVD), and the
+/// small-init limit, the minimizer of sum_i t_i^+ theta_i^+ + t_i^- theta_i^- with
+/// t_i^± = |F_i(±inf)| (where theta_inf tends as the init scale alpha -> 0).
+///
+/// Parameters
+/// ----------
+/// X : array_like (n, d); y : array_like (n,)
+///     The squared-loss problem (any real dtype and layout).
+/// init : array_like (L, d)
+///     The layers u^1(0), ..., u^L(0) (L >= 2), satisfying assumption (A): at every
+///     coordinate one layer has the strictly smallest |u_i^k(0)|.
+/// tol : float
+///     Converged once ||X theta - y|| <= max(tol ||y||, residual floor of f64).
+/// max_iter : int
+///     Newton iterations.
+/// boundary_fraction : float
+///     Largest fraction, in (0, 1), of the distance to the dual box edge one step covers.
+/// max_halvings : int
+///     Halvings of a step before the line search gives up.
+/// rank_rtol : float
+///     Singular values of X below rank_rtol * sigma_max count as zero.
+/// range_rtol : float
+///     y is in range(X) when its distance to it is at most range_rtol ||y||.
+/// floor_rtol : float
+///     Above tol but at the f64 floor, the result still counts as converged when
+///     ||X theta - y|| <= floor_rtol ||y|| (else "PrecisionLimited").
+/// lp_tol, lp_max_iter : float, int
+///     Tolerance and iteration limit of the linear programs (min-L1, weighted L1).
+/// baselines : bool
+///     Also compute min_l1, min_l2 and small_init_limit.
+///
+/// Returns
+/// -------
+/// Prediction
+///     pred.theta, pred.status, pred.message, pred.entropy_value, pred.residual,
+///     pred.iterations, pred.nu, pred.min_l1, pred.min_l2, pred.small_init_limit,
+///     pred.baselines.
+///
+/// Raises
+/// ------
+/// ValueError (ddln.DdlnError)
+///     Wrong shapes, NaN/inf entries, settings out of range, or an init violating
+///     assumption (A) (the message names the coordinates). y outside range(X) is not an
+///     error: it is the status "NotInRange".
+#[pyfunction]
+#[pyo3(signature = (
+    X, y, init, *, tol = 1e-11, max_iter = 500, boundary_fraction = 0.99, max_halvings = 60,
+    rank_rtol = 1e-12, range_rtol = 1e-9, floor_rtol = 1e-6, lp_tol = 1e-9, lp_max_iter = 200,
+    baselines = true
+))]
+#[allow(non_snake_case, clippy::too_many_arguments)]
+pub fn implicit_bias(
+    py: Python<'_>,
+    X: &Bound<'_, PyAny>,
+    y: &Bound<'_, PyAny>,
+    init: &Bound<'_, PyAny>,
+    tol: f64,
+    max_iter: usize,
+    boundary_fraction: f64,
+    max_halvings: usize,
+    rank_rtol: f64,
+    range_rtol: f64,
+    floor_rtol: f64,
+    lp_tol: f64,
+    lp_max_iter: u32,
+    baselines: bool,
+) -> Result<PyPrediction> {
+    let setup = setup(X, y, init, "square", "deep", None)?;
+    let settings = predict_settings(
+        tol,
+        max_iter,
+        boundary_fraction,
+        max_halvings,
+        rank_rtol,
+        range_rtol,
+        floor_rtol,
+    )?;
+    let lp = lp_settings(lp_tol, lp_max_iter)?;
+    let (problem, init, depth) = (&setup.problem, &setup.init, setup.rows);
+    let (pred, extra) = py.detach(|| -> ddln::Result<_> {
+        let pred = mirror::predict(problem, init, depth, &settings)?;
+        let extra = if baselines {
+            Some(Baselines {
+                l1: mirror::min_l1(problem, &lp)?,
+                l2: mirror::min_l2(problem)?,
+                limit: mirror::small_init_limit(problem, init, depth, &lp)?,
+            })
+        } else {
+            None
+        };
+        Ok((pred, extra))
+    })?;
+    prediction(py, pred, extra)
+}
+
+/// Points of a 1-D `(d,)` array or a batch `(m, d)`: the entries and `Some(m)` for a batch.
+fn points(obj: &Bound<'_, PyAny>, field: &str, d: usize) -> Result<(Vec<f64>, Option<usize>)> {
+    let RealArray { data, shape: s } = real_array(obj, field)?;
+    match s.as_slice() {
+        [n] if *n == d => Ok((data, None)),
+        [m, n] if *n == d => Ok((data, Some(*m))),
+        _ => Err(shape(
+            field,
+            format!("a 1-D array of length d = {d} or a 2-D array (m, {d})"),
+            format!("shape {}", shape_str(&s)),
+        )),
+    }
+}
+
+/// The entropy (mirror potential) Q of a DDLN init satisfying assumption (A).
+///
+/// Coordinate-wise, with v = phi^{-1}(theta) the minimal layer and
+/// F_i(v) = int_{v0_i}^v dw / P_i(w) (MATH.md sections 4-5):
+///
+///     grad Q_i(theta) = F_i(v)                      (= xi_i(t) along gradient flow)
+///     Q_i(theta)      = theta F_i(v) - (v^2 - v0_i^2) / 2     (Q(theta(0)) = 0)
+///     Q_i''(theta)    = 1 / M_ii(v)
+///     Psi_i(xi)       = (grad Q_i)^{-1}(xi)
+///
+/// For L >= 3, grad Q_i is bounded: xi_i ranges over the open interval
+/// `dual_box[i] = (F_i(-inf), F_i(+inf))` (ordered); psi is NaN outside it. For L = 2
+/// the box is the whole line. Every method takes one point (d,) or a batch (m, d).
+///
+/// Attributes
+/// ----------
+/// depth : int
+///     L.
+/// dim : int
+///     d.
+/// dual_box : ndarray (d, 2)
+///     Per coordinate, the open interval (lo_i, hi_i) of admissible xi_i (infinite for L = 2).
+/// quadrature_error_estimate : float
+///     Largest estimated relative error of the quadrature behind F.
+#[pyclass(frozen, module = "ddln", name = "Entropy")]
+pub struct PyEntropy {
+    inner: Entropy,
+}
+
+impl PyEntropy {
+    /// Applies `f` to each point of a `(d,)` or `(m, d)` array, writing `d` values per point.
+    fn map_points<'py>(
+        &self,
+        py: Python<'py>,
+        obj: &Bound<'py, PyAny>,
+        field: &str,
+        f: impl Fn(&Entropy, &[f64], &mut [f64]) + Send + Sync,
+    ) -> Result<Bound<'py, PyAny>> {
+        let d = self.inner.dim();
+        let (data, batch) = points(obj, field, d)?;
+        let entropy = &self.inner;
+        let out = py.detach(|| {
+            let mut out = vec![0.0; data.len()];
+            for (x, o) in data.chunks(d).zip(out.chunks_mut(d)) {
+                f(entropy, x, o);
+            }
+            out
+        });
+        match batch {
+            Some(m) => to_numpy(py, out, &[m, d]),
+            None => to_numpy(py, out, &[d]),
+        }
+    }
+}
+
+#[pymethods]
+impl PyEntropy {
+    /// Q(theta) = sum_i Q_i(theta_i): a float for theta of shape (d,), an ndarray (m,)
+    /// for a batch (m, d). Zero at the init's theta.
+    fn value<'py>(&self, py: Python<'py>, theta: &Bound<'py, PyAny>) -> Result<Py<PyAny>> {
+        let d = self.inner.dim();
+        let (data, batch) = points(theta, "theta", d)?;
+        let entropy = &self.inner;
+        let values: Vec<f64> = py.detach(|| data.chunks(d).map(|t| entropy.value(t)).collect());
+        Ok(match batch {
+            Some(m) => to_numpy(py, values, &[m])?.unbind(),
+            None => PyFloat::new(py, values[0]).into_any().unbind(),
+        })
+    }
+
+    /// grad Q(theta) = F(phi^{-1}(theta)): shape (d,) or (m, d) like theta.
+    fn gradient<'py>(
+        &self,
+        py: Python<'py>,
+        theta: &Bound<'py, PyAny>,
+    ) -> Result<Bound<'py, PyAny>> {
+        self.map_points(py, theta, "theta", |e, t, o| e.gradient(t, o))
+    }
+
+    /// The diagonal of the Hessian of Q, Q_i''(theta_i) = 1 / M_ii: shape (d,) or (m, d).
+    fn hessian_diag<'py>(
+        &self,
+        py: Python<'py>,
+        theta: &Bound<'py, PyAny>,
+    ) -> Result<Bound<'py, PyAny>> {
+        self.map_points(py, theta, "theta", |e, t, o| e.hessian_diag(t, o))
+    }
+
+    /// theta = Psi(xi) = (grad Q)^{-1}(xi): shape (d,) or (m, d); NaN where xi_i is not
+    /// inside the open dual box (L >= 3).
+    fn psi<'py>(&self, py: Python<'py>, xi: &Bound<'py, PyAny>) -> Result<Bound<'py, PyAny>> {
+        self.map_points(py, xi, "xi", |e, x, o| e.psi(x, o))
+    }
+
+    /// The open dual box (lo_i, hi_i) per coordinate, shape (d, 2).
+    #[getter]
+    fn dual_box<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyAny>> {
+        let boxes = self.inner.dual_box();
+        let d = boxes.len();
+        let flat = boxes.into_iter().flat_map(|(lo, hi)| [lo, hi]).collect();
+        to_numpy(py, flat, &[d, 2])
+    }
+
+    /// Number of layers L.
+    #[getter]
+    fn depth(&self) -> usize {
+        self.inner.depth()
+    }
+
+    /// Number of coordinates d.
+    #[getter]
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+
+    /// Largest estimated relative error of the quadrature tables behind F.
+    #[getter]
+    fn quadrature_error_estimate(&self) -> f64 {
+        self.inner.quadrature_error_estimate()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Entropy(depth={}, dim={})",
+            self.inner.depth(),
+            self.inner.dim()
+        )
+    }
+}
+
+/// The entropy Q of the init `init` (L, d): the mirror potential of gradient flow
+/// started there (MATH.md section 5).
+///
+/// Parameters
+/// ----------
+/// init : array_like (L, d)
+///     The layers at t = 0 (L >= 2), satisfying assumption (A): at every coordinate one
+///     layer has the strictly smallest |u_i^k(0)|.
+///
+/// Returns
+/// -------
+/// Entropy
+///     Q.value(theta), Q.gradient(theta), Q.hessian_diag(theta), Q.psi(xi), Q.dual_box.
+///
+/// Raises
+/// ------
+/// ValueError (ddln.DdlnError)
+///     An init violating assumption (A) (the message names the coordinates), a wrong
+///     shape, NaN/inf entries.
+#[pyfunction]
+pub fn entropy(init: &Bound<'_, PyAny>) -> Result<PyEntropy> {
+    let init = real_array(init, "init")?;
+    init.expect_ndim("init", 2, "a 2-D array (L layers, d coordinates)")?;
+    let (depth, d) = (init.shape[0], init.shape[1]);
+    Ok(PyEntropy {
+        inner: Entropy::new(&init.data, depth, d)?,
+    })
+}
+
+/// The mirror check as a dict (see [`mirror_check`]).
+pub fn mirror_check_dict<'py>(py: Python<'py>, check: MirrorCheck) -> Result<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    dict.set_item("max_abs_residual", check.max_abs_residual)?;
+    dict.set_item("max_rel_residual", check.max_rel_residual)?;
+    dict.set_item("times_checked", check.times_checked)?;
+    dict.set_item(
+        "relative_distance_to_prediction",
+        check.relative_distance_to_prediction,
+    )?;
+    let pred = match check.prediction {
+        Some(p) => Some(Bound::new(py, prediction(py, p, None)?)?),
+        None => None,
+    };
+    dict.set_item("prediction", pred)?;
+    Ok(dict)
+}
+
+/// How well a gradient-flow run follows the mirror flow of its init (Theorem 1).
+///
+/// Checks grad Q(theta(t)) = xi(t) at every recorded time, with xi(t) =
+/// -int_0^t grad L(theta(s)) ds integrated alongside the run (track_xi=True), and
+/// compares the run's end point with the predicted limit theta_inf (squared loss).
+/// `gradient_flow(..., mirror_check=True)` does the same with default predictor settings.
+///
+/// Parameters
+/// ----------
+/// X, y, init : array_like
+///     The run's data and its init (L, d) (deep model, assumption (A)).
+/// run : Run
+///     A gradient_flow run of the deep model with track_xi=True.
+/// tol, max_iter, boundary_fraction, max_halvings, rank_rtol, range_rtol, floor_rtol
+///     Predictor settings, as for implicit_bias.
+/// loss : {"square", "logistic"}
+///     The run's loss (the prediction needs the squared loss; None otherwise).
+///
+/// Returns
+/// -------
+/// dict
+///     max_abs_residual (max_t ||grad Q(theta(t)) - xi(t)||_inf), max_rel_residual (each
+///     time divided by max(1, ||xi(t)||_inf)), times_checked,
+///     relative_distance_to_prediction (||theta_final - theta_inf|| / ||theta_inf||, None
+///     for the logistic loss) and prediction (a Prediction without baselines, or None).
+///
+/// Raises
+/// ------
+/// ValueError (ddln.DdlnError)
+///     A run without xi, of another model, with other shapes than X and init, or an
+///     init violating assumption (A).
+#[pyfunction]
+#[pyo3(signature = (
+    X, y, init, run, *, tol = 1e-11, max_iter = 500, boundary_fraction = 0.99,
+    max_halvings = 60, rank_rtol = 1e-12, range_rtol = 1e-9, floor_rtol = 1e-6, loss = "square"
+))]
+#[allow(non_snake_case, clippy::too_many_arguments)]
+pub fn mirror_check<'py>(
+    py: Python<'py>,
+    X: &Bound<'py, PyAny>,
+    y: &Bound<'py, PyAny>,
+    init: &Bound<'py, PyAny>,
+    run: PyRef<'py, PyRun>,
+    tol: f64,
+    max_iter: usize,
+    boundary_fraction: f64,
+    max_halvings: usize,
+    rank_rtol: f64,
+    range_rtol: f64,
+    floor_rtol: f64,
+    loss: &str,
+) -> Result<Bound<'py, PyDict>> {
+    let setup = setup(X, y, init, loss, "deep", None)?;
+    let settings = predict_settings(
+        tol,
+        max_iter,
+        boundary_fraction,
+        max_halvings,
+        rank_rtol,
+        range_rtol,
+        floor_rtol,
+    )?;
+    let core_run = run.to_core(py, setup.rows, setup.d)?;
+    let (problem, init, depth) = (&setup.problem, &setup.init, setup.rows);
+    let check = py.detach(|| mirror::mirror_check(problem, init, depth, &core_run, &settings))?;
+    mirror_check_dict(py, check)
+}
+
+/// The rich-to-kernel picture (Woodworth et al. 2020, Chou et al. 2023): how far the
+/// predicted limit theta_inf(alpha) is from the minimum-L1 and the minimum-L2
+/// interpolators, over depths L and init scales alpha.
+///
+/// For each depth, the init shape is drawn once by the seeded recipe at scale 1 (as
+/// `ddln.init.scaled(depth, d, 1.0, zero_first, shape, seed, low, high)`) and multiplied
+/// by each alpha; theta_inf comes from the predictor (as implicit_bias).
+///
+/// Parameters
+/// ----------
+/// X : array_like (n, d); y : array_like (n,)
+///     The squared-loss problem.
+/// depths : sequence of int
+///     Depths L (each >= 2).
+/// scales : array_like (k,)
+///     Init scales alpha (each finite and > 0).
+/// shape, zero_first, seed, low, high
+///     The init recipe, as for ddln.init.scaled.
+/// tol, max_iter, boundary_fraction, max_halvings, rank_rtol, range_rtol, floor_rtol
+///     Predictor settings, as for implicit_bias.
+/// lp_tol, lp_max_iter
+///     Settings of the min-L1 linear program.
+///
+/// Returns
+/// -------
+/// dict
+///     depths (ndarray (p,) int), scales (ndarray (k,)), dist_l1 and dist_l2
+///     (ndarray (p, k): ||theta_inf - theta_L1||, ||theta_inf - theta_L2||, NaN where
+///     the predictor did not converge), status (ndarray (p, k) of str), iterations
+///     (ndarray (p, k) int), min_l1 and min_l2 (ndarray (d,)), baselines (dict of the two
+///     interpolators' status, residual, objective, message).
+#[pyfunction]
+#[pyo3(signature = (
+    X, y, depths, scales, *, shape = "gaussian", zero_first = false, seed = 1, low = -1.0,
+    high = 1.0, tol = 1e-11, max_iter = 500, boundary_fraction = 0.99, max_halvings = 60,
+    rank_rtol = 1e-12, range_rtol = 1e-9, floor_rtol = 1e-6, lp_tol = 1e-9, lp_max_iter = 200
+))]
+#[allow(non_snake_case, clippy::too_many_arguments)]
+pub fn rich_to_kernel_sweep<'py>(
+    py: Python<'py>,
+    X: &Bound<'py, PyAny>,
+    y: &Bound<'py, PyAny>,
+    depths: Vec<usize>,
+    scales: &Bound<'py, PyAny>,
+    shape: &str,
+    zero_first: bool,
+    seed: u64,
+    low: f64,
+    high: f64,
+    tol: f64,
+    max_iter: usize,
+    boundary_fraction: f64,
+    max_halvings: usize,
+    rank_rtol: f64,
+    range_rtol: f64,
+    floor_rtol: f64,
+    lp_tol: f64,
+    lp_max_iter: u32,
+) -> Result<Bound<'py, PyDict>> {
+    let x = real_array(X, "X")?;
+    x.expect_ndim("X", 2, "a 2-D array (n samples, d features)")?;
+    let (n, d) = (x.shape[0], x.shape[1]);
+    let y = real_array(y, "y")?;
+    y.expect_ndim(
+        "y",
+        1,
+        &format!("a 1-D array of length {n} (one target per row of X)"),
+    )?;
+    let problem = ddln::Problem::new(x.data, n, d, y.data, ddln::Loss::Square)?;
+    let scales = real_array(scales, "scales")?;
+    scales.expect_ndim("scales", 1, "a 1-D array of init scales")?;
+    let scales = scales.data;
+    if depths.is_empty() || scales.is_empty() {
+        return Err(invalid("depths", "depths and scales must not be empty"));
+    }
+    let recipe = InitRecipe {
+        depth: depths[0],
+        scale: 1.0,
+        zero_first,
+        shape: init_shape(shape, low, high)?,
+        seed,
+    };
+    let settings = predict_settings(
+        tol,
+        max_iter,
+        boundary_fraction,
+        max_halvings,
+        rank_rtol,
+        range_rtol,
+        floor_rtol,
+    )?;
+    let lp = lp_settings(lp_tol, lp_max_iter)?;
+    let sweep = py.detach(|| {
+        mirror::rich_to_kernel_sweep(&problem, &recipe, &depths, &scales, &settings, &lp)
+    })?;
+    let (p, k) = (depths.len(), scales.len());
+    let mut dist_l1 = Vec::with_capacity(p * k);
+    let mut dist_l2 = Vec::with_capacity(p * k);
+    let mut iterations = Vec::with_capacity(p * k);
+    let mut status: Vec<Vec<String>> = vec![Vec::with_capacity(k); p];
+    for (idx, point) in sweep.points.iter().enumerate() {
+        dist_l1.push(point.dist_l1);
+        dist_l2.push(point.dist_l2);
+        iterations.push(point.iterations as i64);
+        status[idx / k].push(format!("{:?}", point.status));
+    }
+    let np = py.import("numpy")?;
+    let out = PyDict::new(py);
+    let depth_list: Vec<i64> = depths.iter().map(|&l| l as i64).collect();
+    out.set_item("depths", np.call_method1("array", (depth_list,))?)?;
+    out.set_item("scales", to_numpy(py, scales.clone(), &[k])?)?;
+    out.set_item("dist_l1", to_numpy(py, dist_l1, &[p, k])?)?;
+    out.set_item("dist_l2", to_numpy(py, dist_l2, &[p, k])?)?;
+    out.set_item("status", np.call_method1("array", (status,))?)?;
+    let iterations = np
+        .call_method1("array", (iterations,))?
+        .call_method1("reshape", ((p, k),))?;
+    out.set_item("iterations", iterations)?;
+    let (l1, l1_theta) = interpolator_dict(py, sweep.min_l1)?;
+    let (l2, l2_theta) = interpolator_dict(py, sweep.min_l2)?;
+    out.set_item("min_l1", l1_theta)?;
+    out.set_item("min_l2", l2_theta)?;
+    let baselines = PyDict::new(py);
+    baselines.set_item("min_l1", l1)?;
+    baselines.set_item("min_l2", l2)?;
+    out.set_item("baselines", baselines)?;
+    Ok(out)
+}
+
+/// The core's predictor and LP defaults (for `_core_defaults`).
+pub fn core_defaults() -> serde_json::Value {
+    serde_json::json!({
+        "predict": PredictSettings::default(),
+        "lp": LpSettings::default(),
+    })
+}
