@@ -27,11 +27,13 @@ echo "==> installing the build and test tools (maturin, pytest, numpy)"
 python -m pip install --quiet --disable-pip-version-check --upgrade pip
 python -m pip install --quiet --disable-pip-version-check maturin pytest numpy
 
-echo "==> building and installing ddln (release)"
-maturin develop --release -m crates/ddln-py/Cargo.toml
+# The dev profile (core crate at opt-level 2, dependencies at 3: see Cargo.toml) shares
+# its compiled dependencies with `cargo test`; a release wheel is `maturin build --release`.
+echo "==> building and installing ddln"
+maturin develop -m crates/ddln-py/Cargo.toml
 
-echo "==> building the CLI (target/debug/ddln) for the CLI-identity tests"
-cargo build -p ddln-cli
+echo "==> building the CLI (target/debug/ddln, test profile as in cargo test) for the CLI-identity tests"
+cargo build --profile test -p ddln-cli
 export DDLN_BIN="${DDLN_BIN:-$root/target/debug/ddln}"
 
 echo "==> pytest"
