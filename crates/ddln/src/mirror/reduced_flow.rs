@@ -128,14 +128,7 @@ pub fn reduced_flow<O: Observer>(
         observed_len: d,
         stop_loss: settings.loss_tol,
     };
-    let outcome = integrate(
-        &mut system,
-        &tableau,
-        &mut y,
-        &times,
-        &settings.rk(),
-        hooks,
-    );
+    let outcome = integrate(&mut system, &tableau, &mut y, &times, &settings.rk(), hooks);
     let mut final_state = vec![0.0; depth * d];
     reduced.layers(&y[..d], &mut final_state);
     let mut final_theta = vec![0.0; d];
