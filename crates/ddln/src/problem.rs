@@ -261,6 +261,18 @@ fn gradient_rows(
 }
 
 impl Problem {
+    /// Writes the per-sample curvatures `ell''(<x_i, theta>, y_i)` (length `n`), so that
+    /// the Hessian is `X^T diag(w) X`. One pass over X, none for the squared loss.
+    pub fn curvatures(&self, theta: &[f64], w: &mut [f64]) {
+        if self.loss.constant_curvature() {
+            w.fill(self.loss.curvature(0.0, 0.0));
+            return;
+        }
+        for ((wi, row), &yi) in w.iter_mut().zip(self.x.chunks_exact(self.d)).zip(&self.y) {
+            *wi = self.loss.curvature(dot(row, theta), yi);
+        }
+    }
+
     /// Mini-batch estimate: `scale * sum_{i in rows}` of the per-sample terms, value and
     /// gradient, reading each chosen row once. With `scale = n / |rows|` it is unbiased.
     pub fn loss_and_gradient_rows(
