@@ -49,6 +49,6 @@ pub use optim::{
     Schedule, Status, Trajectory,
 };
 pub use param::Model;
-pub use problem::Problem;
+pub use problem::{Problem, Threading};
 pub use theory::{Diagnostics, RateCheck};
 pub use train::{train, Method, Report};

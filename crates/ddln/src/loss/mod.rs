@@ -40,6 +40,24 @@ impl SampleLoss for Loss {
 }
 
 impl Loss {
+    /// `d^2 ell / d z^2 (z, y)`: the curvature of one sample's term (square: 2; logistic:
+    /// `sigma(m) sigma(-m)` with margin `m = y z`, for labels in {-1, +1}).
+    #[inline]
+    pub fn curvature(&self, z: f64, y: f64) -> f64 {
+        match self {
+            Loss::Square => 2.0,
+            Loss::Logistic => {
+                let e = (-(y * z).abs()).exp();
+                e / ((1.0 + e) * (1.0 + e))
+            }
+        }
+    }
+
+    /// `true` when the curvature does not depend on the point (the squared loss).
+    pub fn constant_curvature(&self) -> bool {
+        matches!(self, Loss::Square)
+    }
+
     /// Parses `"square"` or `"logistic"`.
     pub fn from_name(name: &str) -> crate::Result<Self> {
         match name {

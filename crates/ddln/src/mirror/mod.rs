@@ -34,6 +34,6 @@ pub use li_conditions::{li_conditions, LiReport};
 pub use map::MirrorMap;
 pub use predict::{predict, predict_with, PredictSettings, PredictStatus, Prediction};
 pub use reduced::Reduced;
-pub use reduced_flow::reduced_flow;
+pub use reduced_flow::{reduced_flow, ReducedSystem};
 pub use small_init::{small_init_limit, small_init_weights, SmallInitLimit};
 pub use sweep::{rich_to_kernel_sweep, Sweep, SweepPoint};

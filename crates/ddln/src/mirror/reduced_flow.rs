@@ -4,20 +4,124 @@
 
 use crate::error::Result;
 use crate::observe::{Control, Observer, StepView};
-use crate::optim::{integrate, Hooks, OdeSystem};
+use crate::optim::linalg::DiagLowRank;
+use crate::optim::{integrate_with, Hooks, OdeSystem, StiffSystem};
 use crate::optim::{FlowSettings, Run, Trajectory};
 use crate::problem::Problem;
 
 use super::reduced::Reduced;
 
-/// The v-ODE with its scratch buffers (an evaluation allocates nothing).
-struct ReducedSystem<'a> {
+/// The v-ODE with its scratch buffers (an evaluation allocates nothing), and its
+/// Jacobian for the stiff integrator.
+///
+/// With `f_i(v) = -P_i(v_i) g_i(phi(v))` and `g = X^T ell'(X theta)`:
+///
+/// ```text
+/// J = diag(a) + diag(b) X^T diag(w) X diag(c),
+/// a_i = -P_i'(v_i) g_i,  P_i' = P_i sum_j v_i / (v_i^2 + D_ij),
+/// b_i = -P_i,  c_i = phi_i'(v_i) = M_ii / P_i,  w = ell''(X theta)
+/// ```
+///
+/// a diagonal plus a rank-`n` term, factored by [`DiagLowRank`] (Woodbury when `n < d`).
+/// With `xi` tracked, `d xi/dt = -g` adds the block `-X^T diag(w) X diag(c)` below `J`,
+/// solved by one more product after the `v` block.
+pub struct ReducedSystem<'a> {
     problem: &'a Problem,
     reduced: &'a Reduced,
     track_xi: bool,
     theta: Vec<f64>,
     grad: Vec<f64>,
     p: Vec<f64>,
+    /// The `v` at which `theta` and `grad` were last evaluated.
+    v_grad: Vec<f64>,
+    jac: DiagLowRank,
+    h_gamma: f64,
+    tmp_n: Vec<f64>,
+    tmp_d: Vec<f64>,
+}
+
+impl<'a> ReducedSystem<'a> {
+    /// The reduced dynamics of `problem` for the data `reduced`, with `xi` appended to the
+    /// state when `track_xi`.
+    pub fn new(problem: &'a Problem, reduced: &'a Reduced, track_xi: bool) -> Self {
+        let (n, d) = (problem.n_samples(), problem.dim());
+        ReducedSystem {
+            problem,
+            reduced,
+            track_xi,
+            theta: vec![0.0; d],
+            grad: vec![0.0; d],
+            p: vec![0.0; d],
+            v_grad: vec![f64::NAN; d],
+            jac: DiagLowRank::new(n, d),
+            h_gamma: 0.0,
+            tmp_n: vec![0.0; n],
+            tmp_d: vec![0.0; d],
+        }
+    }
+
+    /// The structured Jacobian of the `v` block as of the last [`StiffSystem::jacobian`].
+    pub fn jacobian_parts(&mut self) -> &mut DiagLowRank {
+        &mut self.jac
+    }
+}
+
+impl StiffSystem for ReducedSystem<'_> {
+    fn jacobian(&mut self, t: f64, y: &[f64]) -> u64 {
+        let d = self.theta.len();
+        let v = &y[..d];
+        let mut passes = 0;
+        if v != self.v_grad.as_slice() {
+            let mut scratch = std::mem::take(&mut self.tmp_d);
+            self.rhs(t, y, &mut scratch[..0]);
+            self.tmp_d = scratch;
+            passes += 1;
+        }
+        self.problem.curvatures(&self.theta, &mut self.jac.w);
+        if !self.problem.loss().constant_curvature() {
+            passes += 1;
+        }
+        for (i, &vi) in v.iter().enumerate() {
+            let p = self.p[i];
+            let v2 = vi * vi;
+            let log_slope: f64 = self.reduced.gaps(i).iter().map(|&g| vi / (v2 + g)).sum();
+            self.jac.a[i] = -p * log_slope * self.grad[i];
+            self.jac.b[i] = -p;
+            self.jac.c[i] = self.reduced.metric(i, vi) / p;
+        }
+        passes
+    }
+
+    fn factor(&mut self, h_gamma: f64) -> bool {
+        self.h_gamma = h_gamma;
+        self.jac.factor(self.problem.x(), h_gamma)
+    }
+
+    fn solve(&mut self, b: &mut [f64]) {
+        let d = self.theta.len();
+        let x = self.problem.x();
+        let (bv, bxi) = b.split_at_mut(d);
+        self.jac.solve(x, bv);
+        if self.track_xi {
+            // xi part: r2 - h gamma X^T diag(w) X (c ⊙ x1).
+            for ((t, &c), &u) in self.tmp_d.iter_mut().zip(&self.jac.c).zip(bv.iter()) {
+                *t = c * u;
+            }
+            for ((s, row), &w) in self
+                .tmp_n
+                .iter_mut()
+                .zip(x.chunks_exact(d))
+                .zip(&self.jac.w)
+            {
+                *s = -self.h_gamma * w * crate::problem::dot(row, &self.tmp_d);
+            }
+            for (row, &s) in x.chunks_exact(d).zip(&self.tmp_n) {
+                for (o, &xij) in bxi.iter_mut().zip(row) {
+                    *o += s * xij;
+                }
+            }
+        }
+    }
 }
 
 impl OdeSystem for ReducedSystem<'_> {
@@ -37,6 +141,10 @@ impl OdeSystem for ReducedSystem<'_> {
             *t = vi * *p;
         }
         let loss = self.problem.loss_and_gradient(&self.theta, &mut self.grad);
+        self.v_grad.copy_from_slice(v);
+        if dy.is_empty() {
+            return loss;
+        }
         let (dv, dxi) = dy.split_at_mut(d);
         for ((x, &p), &g) in dv.iter_mut().zip(&self.p).zip(&self.grad) {
             *x = -p * g;
@@ -85,14 +193,7 @@ pub fn reduced_flow<O: Observer>(
     let d = problem.dim();
     let reduced = Reduced::new(init, depth, d)?;
     settings.validate()?;
-    let mut system = ReducedSystem {
-        problem,
-        reduced: &reduced,
-        track_xi: settings.track_xi,
-        theta: vec![0.0; d],
-        grad: vec![0.0; d],
-        p: vec![0.0; d],
-    };
+    let mut system = ReducedSystem::new(problem, &reduced, settings.track_xi);
     let mut y = reduced.v0().to_vec();
     if settings.track_xi {
         y.resize(2 * d, 0.0);
@@ -121,14 +222,20 @@ pub fn reduced_flow<O: Observer>(
         layers: vec![0.0; depth * d],
         inner: observer,
     };
-    let tableau = settings.integrator.tableau();
     let hooks = Hooks {
         record: &mut record,
         observer: &mut layer_observer,
         observed_len: d,
         stop_loss: settings.loss_tol,
     };
-    let outcome = integrate(&mut system, &tableau, &mut y, &times, &settings.rk(), hooks);
+    let outcome = integrate_with(
+        &mut system,
+        settings.integrator,
+        &mut y,
+        &times,
+        &settings.rk(),
+        hooks,
+    );
     let mut final_state = vec![0.0; depth * d];
     reduced.layers(&y[..d], &mut final_state);
     let mut final_theta = vec![0.0; d];

@@ -28,7 +28,7 @@ pub struct FlowSettings {
     pub initial_step: Option<f64>,
     /// Upper bound on the step size; `None` for no bound (default).
     pub max_step: Option<f64>,
-    /// Runge-Kutta pair (default Dormand-Prince 5(4)).
+    /// Integrator (default Dormand-Prince 5(4), `dopri5`); `rodas` and `auto` see [`RkMethod`].
     pub integrator: RkMethod,
     /// Number of evenly spaced recorded times in `[0, t_end]` when `t_eval` is not given (default 201).
     pub n_record: usize,
@@ -211,7 +211,12 @@ pub fn gradient_flow<O: Observer>(
             rec.extend_from_slice(xi);
         }
     };
-    let tableau = settings.integrator.tableau();
+    let Some(tableau) = settings.integrator.tableau() else {
+        return Err(DdlnError::invalid(
+            "integrator",
+            "`rodas` needs the structured Jacobian of the reduced dynamics: set `reduced = true` (deep model, init satisfying assumption (A); `--reduced` on the command line), or use `dopri5`, `bs3` or `auto` on the layer ODE",
+        ));
+    };
     let hooks = Hooks {
         record: &mut record,
         observer,

@@ -5,12 +5,18 @@
 
 mod descent;
 mod flow;
+pub mod linalg;
 mod rk;
+pub mod rosenbrock;
 pub mod tableau;
 
 pub use descent::{descent, DescentSettings, Schedule};
 pub use flow::{gradient_flow, FlowSettings};
-pub use rk::{integrate, Hooks, OdeSystem, Outcome, RkSettings};
+pub use rk::{
+    integrate, integrate_explicit, Hooks, OdeSystem, Outcome, RkSettings, NONSTIFF_STEPS,
+    STIFF_STEPS,
+};
+pub use rosenbrock::{integrate_stiff, integrate_with, RosenbrockTableau, StiffSystem};
 pub use tableau::{RkMethod, Tableau};
 
 use serde::{Deserialize, Serialize};
@@ -78,6 +84,27 @@ pub struct RunStats {
     /// Largest weighted local error estimate of an accepted step (<= 1 means every step
     /// met `rtol`/`atol`); `NaN` for descent methods.
     pub max_local_error: f64,
+    /// Jacobian evaluations of the stiff integrator.
+    pub jacobian_evals: u64,
+    /// Factorizations of `I - h gamma J` (one per step tried by the stiff integrator).
+    pub factorizations: u64,
+    /// Linear solves with a factorization (one per stage of the stiff integrator).
+    pub linear_solves: u64,
+    /// Time at which `auto` switched from the explicit to the stiff method, if it did.
+    pub stiff_from: Option<f64>,
+}
+
+impl RunStats {
+    /// Adds the counters of a later phase of the same run.
+    pub fn absorb(&mut self, later: &RunStats) {
+        self.grad_evals += later.grad_evals;
+        self.steps += later.steps;
+        self.rejected_steps += later.rejected_steps;
+        self.max_local_error = self.max_local_error.max(later.max_local_error);
+        self.jacobian_evals += later.jacobian_evals;
+        self.factorizations += later.factorizations;
+        self.linear_solves += later.linear_solves;
+    }
 }
 
 /// The outcome of a training run.

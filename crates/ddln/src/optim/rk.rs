@@ -84,7 +84,21 @@ pub struct Outcome {
     pub message: String,
     /// Work counters.
     pub stats: RunStats,
+    /// Set when stiffness detection stopped the run (status `Stopped`) at this time.
+    pub stiff_at: Option<f64>,
+    /// The step size the controller proposed last (`NaN` if none).
+    pub last_step: f64,
 }
+
+/// Hairer's stiffness test for an explicit FSAL pair (Solving ODEs II, section IV.2;
+/// `dopri5.f`): after an accepted step, `h |f(y_new) - f(y_s)| / |y_new - y_s|`, with
+/// `y_s` the last stage point before `y_new` (both at `c = 1`), estimates `h |lambda|` of
+/// the dominant eigenvalue. The step is stability-bound when it exceeds
+/// [`Tableau::stability_bound`]; [`STIFF_STEPS`] such steps without [`NONSTIFF_STEPS`]
+/// non-bound steps in between declare the problem stiff.
+pub const STIFF_STEPS: u32 = 15;
+/// Consecutive non-stability-bound steps that reset the stiffness count (see [`STIFF_STEPS`]).
+pub const NONSTIFF_STEPS: u32 = 6;
 
 /// Callbacks of one integration: record at output times, observe every accepted step.
 pub struct Hooks<'a, O: Observer> {
@@ -108,8 +122,30 @@ pub fn integrate<S: OdeSystem, O: Observer>(
     y: &mut [f64],
     t_eval: &[f64],
     settings: &RkSettings,
-    hooks: Hooks<'_, O>,
+    mut hooks: Hooks<'_, O>,
 ) -> Outcome {
+    integrate_explicit(sys, tableau, y, t_eval, settings, &mut hooks, false)
+}
+
+/// [`integrate`], optionally stopping (status `Stopped`, [`Outcome::stiff_at`] set) when
+/// Hairer's stiffness test fires (see [`STIFF_STEPS`]); needs a tableau with a
+/// [`Tableau::stability_bound`].
+pub fn integrate_explicit<S: OdeSystem, O: Observer>(
+    sys: &mut S,
+    tableau: &Tableau,
+    y: &mut [f64],
+    t_eval: &[f64],
+    settings: &RkSettings,
+    hooks: &mut Hooks<'_, O>,
+    detect_stiffness: bool,
+) -> Outcome {
+    let detect = if detect_stiffness {
+        tableau.stability_bound
+    } else {
+        None
+    };
+    let mut y_sti = vec![0.0; if detect.is_some() { sys.dim() } else { 0 }];
+    let (mut stiff_count, mut nonstiff_count) = (0u32, 0u32);
     let n = sys.dim();
     let stages = tableau.stages();
     let t_end = *t_eval.last().expect("t_eval is never empty");
@@ -220,6 +256,9 @@ pub fn integrate<S: OdeSystem, O: Observer>(
             }
             new_loss = sys.rhs(t + tableau.c[s] * h_try, &y_stage, &mut k[s]);
             stats.grad_evals += 1;
+            if detect.is_some() && s + 2 == stages {
+                y_sti.copy_from_slice(&y_stage);
+            }
         }
         if tableau.fsal {
             y_new.copy_from_slice(&y_stage);
@@ -246,6 +285,23 @@ pub fn integrate<S: OdeSystem, O: Observer>(
             stats.steps += 1;
             stats.max_local_error = stats.max_local_error.max(err);
             last_reject_nonfinite = false;
+            if let Some(bound) = detect {
+                // k[0] is now f(y_new); k[stages - 2] is f at the stage point y_sti.
+                let (mut num, mut den) = (0.0, 0.0);
+                for i in 0..n {
+                    num += (k[0][i] - k[stages - 2][i]).powi(2);
+                    den += (y[i] - y_sti[i]).powi(2);
+                }
+                if den > 0.0 && h_try * (num / den).sqrt() > bound {
+                    nonstiff_count = 0;
+                    stiff_count += 1;
+                } else {
+                    nonstiff_count += 1;
+                    if nonstiff_count >= NONSTIFF_STEPS {
+                        stiff_count = 0;
+                    }
+                }
+            }
             while next_out < t_eval.len() && t_eval[next_out] <= t {
                 (hooks.record)(t, y, loss);
                 next_out += 1;
@@ -278,6 +334,15 @@ pub fn integrate<S: OdeSystem, O: Observer>(
                 h_try * factor
             };
             just_rejected = false;
+            if stiff_count >= STIFF_STEPS && t < t_end {
+                let msg = format!(
+                    "stiffness detected at t = {t} (step size h = {h_try:e} is stability-bound)"
+                );
+                let mut out = finish(Status::Stopped, t, msg, stats);
+                out.stiff_at = Some(t);
+                out.last_step = h;
+                return out;
+            }
         } else {
             stats.rejected_steps += 1;
             last_reject_nonfinite = !err.is_finite();
@@ -300,6 +365,8 @@ fn finish(status: Status, t: f64, message: String, stats: RunStats) -> Outcome {
         t,
         message,
         stats,
+        stiff_at: None,
+        last_step: f64::NAN,
     }
 }
 

@@ -24,6 +24,10 @@ pub struct Tableau {
     pub embedded_order: u32,
     /// First-same-as-last: the last stage is the derivative at the new point.
     pub fsal: bool,
+    /// `|h lambda|` beyond which a step is stability-bound (the extent of the stability
+    /// region along the negative real axis), for stiffness detection; `None` to never
+    /// detect. Needs an FSAL pair whose last two stages are both at `c = 1`.
+    pub stability_bound: Option<f64>,
 }
 
 impl Tableau {
@@ -75,6 +79,8 @@ impl Tableau {
             order: 5,
             embedded_order: 4,
             fsal: true,
+            // dopri5.f's constant: the stability region reaches -3.3 on the real axis.
+            stability_bound: Some(3.25),
         }
     }
 
@@ -91,6 +97,7 @@ impl Tableau {
             order: 3,
             embedded_order: 2,
             fsal: true,
+            stability_bound: None,
         }
     }
 
@@ -100,34 +107,56 @@ impl Tableau {
     }
 }
 
-/// The explicit methods offered for gradient flow.
+/// The integrators offered for gradient flow (serde and CLI names in parentheses).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum RkMethod {
-    /// Dormand-Prince 5(4): the default, good from rtol 1e-4 down to ~1e-13.
+    /// Dormand-Prince 5(4) (`dopri5`): the default, good from rtol 1e-4 down to ~1e-13.
     #[default]
     Dopri5,
-    /// Bogacki-Shampine 3(2): cheaper per step at loose tolerances.
+    /// Bogacki-Shampine 3(2) (`bs3`): cheaper per step at loose tolerances.
     Bs3,
+    /// RODAS4 (`rodas`), a stiff Rosenbrock method with the structured (Woodbury)
+    /// Jacobian solve: for the reduced dynamics (`FlowSettings::reduced`) only.
+    Rodas,
+    /// `auto`: Dormand-Prince 5(4) with Hairer's stiffness test; once the step size is
+    /// stability-bound (see [`super::rk::STIFF_STEPS`]) the run continues with RODAS4
+    /// where the system provides a Jacobian (the reduced dynamics), and stays explicit
+    /// otherwise (the layer ODE).
+    Auto,
 }
 
 impl RkMethod {
-    /// The tableau of this method.
-    pub fn tableau(&self) -> Tableau {
+    /// The explicit tableau of this method (`Auto`: its explicit phase, Dormand-Prince);
+    /// `None` for the Rosenbrock method.
+    pub fn tableau(&self) -> Option<Tableau> {
         match self {
-            RkMethod::Dopri5 => Tableau::dormand_prince_54(),
-            RkMethod::Bs3 => Tableau::bogacki_shampine_32(),
+            RkMethod::Dopri5 | RkMethod::Auto => Some(Tableau::dormand_prince_54()),
+            RkMethod::Bs3 => Some(Tableau::bogacki_shampine_32()),
+            RkMethod::Rodas => None,
         }
     }
 
-    /// Parses `"dopri5"` or `"bs3"`.
+    /// The name used in configs and on the command line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RkMethod::Dopri5 => "dopri5",
+            RkMethod::Bs3 => "bs3",
+            RkMethod::Rodas => "rodas",
+            RkMethod::Auto => "auto",
+        }
+    }
+
+    /// Parses `"dopri5"`, `"bs3"`, `"rodas"` or `"auto"`.
     pub fn from_name(name: &str) -> crate::Result<Self> {
         match name {
             "dopri5" => Ok(RkMethod::Dopri5),
             "bs3" => Ok(RkMethod::Bs3),
+            "rodas" => Ok(RkMethod::Rodas),
+            "auto" => Ok(RkMethod::Auto),
             other => Err(crate::DdlnError::invalid(
                 "integrator",
-                format!("unknown method `{other}`; expected `dopri5` or `bs3`"),
+                format!("unknown method `{other}`; expected `dopri5`, `bs3`, `rodas` or `auto`"),
             )),
         }
     }
