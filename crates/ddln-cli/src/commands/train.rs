@@ -44,7 +44,8 @@ pub struct TrainArgs {
     /// Flow: absolute tolerance of each step (default 1e-12).
     #[arg(long)]
     pub atol: Option<f64>,
-    /// Flow: Runge-Kutta pair, `dopri5` (default) or `bs3`.
+    /// Flow: integrator, `dopri5` (default), `bs3`, or with --reduced also `rodas` (stiff,
+    /// RODAS4) and `auto` (dopri5, switching to RODAS4 once the flow turns stiff).
     #[arg(long)]
     pub integrator: Option<String>,
     /// Flow: number of evenly spaced recorded times (default 201).
