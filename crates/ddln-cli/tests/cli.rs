@@ -19,7 +19,8 @@ fn tmpdir(name: &str) -> PathBuf {
     dir
 }
 
-fn write_f64(path: &Path, data: &[f64], shape: &[u64]) {
+/// Writes an `.npy` file of any plain dtype (f64 inputs, or a wrong dtype on purpose).
+fn write_array<T: npyz::AutoSerialize + Copy>(path: &Path, data: &[T], shape: &[u64]) {
     let file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     let mut w = npyz::WriteOptions::new()
         .default_dtype()
@@ -31,16 +32,8 @@ fn write_f64(path: &Path, data: &[f64], shape: &[u64]) {
     w.finish().unwrap();
 }
 
-fn write_u8(path: &Path, data: &[u8], shape: &[u64]) {
-    let file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    let mut w = npyz::WriteOptions::new()
-        .default_dtype()
-        .shape(shape)
-        .writer(file)
-        .begin_nd()
-        .unwrap();
-    w.extend(data.iter().copied()).unwrap();
-    w.finish().unwrap();
+fn write_f64(path: &Path, data: &[f64], shape: &[u64]) {
+    write_array(path, data, shape);
 }
 
 /// X = I (3 x 3), y = (1, 0.5, -0.7), L = 2 init: the flow converges to theta = y.
@@ -217,7 +210,7 @@ fn bad_input_is_a_clear_error_with_no_output() {
     write_f64(&dir.join("y2.npy"), &[1.0, 2.0], &[2]);
     write_f64(&dir.join("U1.npy"), &[0.3, 0.2, 0.4], &[1, 3]);
     write_f64(&dir.join("Uwide.npy"), &[0.3; 8], &[2, 4]);
-    write_u8(&dir.join("Xu8.npy"), &[1; 9], &[3, 3]);
+    write_array::<u8>(&dir.join("Xu8.npy"), &[1; 9], &[3, 3]);
     std::fs::write(dir.join("garbage.npy"), b"not an array").unwrap();
     let p = |f: &str| dir.join(f).to_string_lossy().into_owned();
     fails_with(

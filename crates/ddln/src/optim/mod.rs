@@ -3,6 +3,7 @@
 //!
 //! Numerical outcomes are a [`Status`]; setup mistakes are a [`crate::DdlnError`].
 
+mod control;
 mod descent;
 mod flow;
 pub mod linalg;

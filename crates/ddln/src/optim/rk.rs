@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::control::{axpy, error_norm, finish, Controller};
 use super::tableau::Tableau;
 use super::{RunStats, Status};
 use crate::error::{check_positive, DdlnError, Result};
@@ -153,7 +154,10 @@ pub fn integrate_explicit<S: OdeSystem, O: Observer>(
     let mut y_stage = vec![0.0; n];
     let mut y_new = vec![0.0; n];
     let mut stats = RunStats::default();
-    let error_exponent = 1.0 / (tableau.embedded_order as f64 + 1.0);
+    let control = Controller {
+        exponent: 1.0 / (tableau.embedded_order as f64 + 1.0),
+        max_growth: 5.0,
+    };
 
     let mut t = 0.0;
     let mut loss = sys.rhs(t, y, &mut k[0]);
@@ -270,7 +274,7 @@ pub fn integrate_explicit<S: OdeSystem, O: Observer>(
                 }
             }
         }
-        let err = error_norm(tableau, &k, h_try, y, &y_new, settings);
+        let err = error_norm(&tableau.e, &k, h_try, y, &y_new, settings);
 
         if err <= 1.0 {
             t = if lands { target } else { t + h_try };
@@ -324,15 +328,7 @@ pub fn integrate_explicit<S: OdeSystem, O: Observer>(
                 let msg = format!("loss {loss:e} <= loss_tol at t = {t}");
                 return finish(Status::Converged, t, msg, stats);
             }
-            let grow = if just_rejected { 1.0 } else { 5.0 };
-            let factor = (0.9 * err.powf(-error_exponent)).clamp(0.2, grow);
-            // A step clipped to land on an output time says little about the natural
-            // step size: never let it shrink the next one.
-            h = if lands && h_try < h {
-                h.max(h_try * factor)
-            } else {
-                h_try * factor
-            };
+            h = control.accepted(err, h, h_try, lands, just_rejected);
             just_rejected = false;
             if stiff_count >= STIFF_STEPS && t < t_end {
                 let msg = format!(
@@ -346,66 +342,12 @@ pub fn integrate_explicit<S: OdeSystem, O: Observer>(
         } else {
             stats.rejected_steps += 1;
             last_reject_nonfinite = !err.is_finite();
-            let factor = if err.is_finite() {
-                (0.9 * err.powf(-error_exponent)).clamp(0.1, 0.9)
-            } else {
-                0.1
-            };
-            h = h_try * factor;
+            h = control.rejected(err, h_try);
             just_rejected = true;
         }
     }
     let msg = format!("reached t_end = {t_end} in {} steps", stats.steps);
     finish(Status::Completed, t, msg, stats)
-}
-
-fn finish(status: Status, t: f64, message: String, stats: RunStats) -> Outcome {
-    Outcome {
-        status,
-        t,
-        message,
-        stats,
-        stiff_at: None,
-        last_step: f64::NAN,
-    }
-}
-
-#[inline]
-fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
-    for (yi, &xi) in y.iter_mut().zip(x) {
-        *yi += alpha * xi;
-    }
-}
-
-/// Root-mean-square of the local error estimate `h sum_j e_j k_j`, each component scaled
-/// by `atol + rtol max(|y_i|, |y_new_i|)`. Infinite if anything is non-finite.
-fn error_norm(
-    tableau: &Tableau,
-    k: &[Vec<f64>],
-    h: f64,
-    y: &[f64],
-    y_new: &[f64],
-    settings: &RkSettings,
-) -> f64 {
-    let n = y.len();
-    let mut sum = 0.0;
-    for i in 0..n {
-        let mut e = 0.0;
-        for (j, &ej) in tableau.e.iter().enumerate() {
-            if ej != 0.0 {
-                e += ej * k[j][i];
-            }
-        }
-        let scale = settings.atol + settings.rtol * y[i].abs().max(y_new[i].abs());
-        let r = h * e / scale;
-        sum += r * r;
-    }
-    let norm = (sum / n as f64).sqrt();
-    if norm.is_finite() && y_new.iter().all(|v| v.is_finite()) {
-        norm
-    } else {
-        f64::INFINITY
-    }
 }
 
 /// Hairer, Norsett & Wanner's starting step (Solving ODEs I, II.4): balance the first

@@ -14,6 +14,7 @@
 //! structured `J` (diagonal plus rank `n`, see [`super::linalg::DiagLowRank`]) never
 //! becomes a dense `d x d` matrix. All work arrays are allocated before the loop.
 
+use super::control::{axpy, error_norm, finish, Controller};
 use super::rk::{integrate_explicit, Hooks, OdeSystem, Outcome, RkSettings};
 use super::tableau::RkMethod;
 use super::{RunStats, Status};
@@ -162,7 +163,10 @@ pub fn integrate_stiff<S: StiffSystem, O: Observer>(
     let mut y_stage = vec![0.0; n];
     let mut y_new = vec![0.0; n];
     let mut stats = RunStats::default();
-    let error_exponent = 1.0 / (tableau.embedded_order as f64 + 1.0);
+    let control = Controller {
+        exponent: 1.0 / (tableau.embedded_order as f64 + 1.0),
+        max_growth: 6.0,
+    };
     let hg_coupling = tableau.gamma;
 
     let mut t = t0;
@@ -292,7 +296,7 @@ pub fn integrate_stiff<S: StiffSystem, O: Observer>(
             ok = y_new.iter().all(|v| v.is_finite());
         }
         let err = if ok {
-            error_norm(tableau, &k, y, &y_new, settings)
+            error_norm(&tableau.e, &k, 1.0, y, &y_new, settings)
         } else {
             f64::INFINITY
         };
@@ -332,76 +336,17 @@ pub fn integrate_stiff<S: StiffSystem, O: Observer>(
                 stats.grad_evals += sys.jacobian(t, y);
                 stats.jacobian_evals += 1;
             }
-            let grow = if just_rejected { 1.0 } else { 6.0 };
-            let factor = (0.9 * err.powf(-error_exponent)).clamp(0.2, grow);
-            h = if lands && h_try < h {
-                h.max(h_try * factor)
-            } else {
-                h_try * factor
-            };
+            h = control.accepted(err, h, h_try, lands, just_rejected);
             just_rejected = false;
         } else {
             stats.rejected_steps += 1;
             last_reject_nonfinite = !err.is_finite();
-            let factor = if err.is_finite() {
-                (0.9 * err.powf(-error_exponent)).clamp(0.1, 0.9)
-            } else {
-                0.1
-            };
-            h = h_try * factor;
+            h = control.rejected(err, h_try);
             just_rejected = true;
         }
     }
     let msg = format!("reached t_end = {t_end} in {} steps", stats.steps);
     finish(Status::Completed, t, msg, stats)
-}
-
-fn finish(status: Status, t: f64, message: String, stats: RunStats) -> Outcome {
-    Outcome {
-        status,
-        t,
-        message,
-        stats,
-        stiff_at: None,
-        last_step: f64::NAN,
-    }
-}
-
-#[inline]
-fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
-    for (yi, &xi) in y.iter_mut().zip(x) {
-        *yi += alpha * xi;
-    }
-}
-
-/// Root-mean-square of `sum_j e_j k_j`, each component scaled by
-/// `atol + rtol max(|y_i|, |y_new_i|)`.
-fn error_norm(
-    tableau: &RosenbrockTableau,
-    k: &[Vec<f64>],
-    y: &[f64],
-    y_new: &[f64],
-    settings: &RkSettings,
-) -> f64 {
-    let n = y.len();
-    let mut sum = 0.0;
-    for i in 0..n {
-        let mut e = 0.0;
-        for (j, &ej) in tableau.e.iter().enumerate() {
-            if ej != 0.0 {
-                e += ej * k[j][i];
-            }
-        }
-        let scale = settings.atol + settings.rtol * y[i].abs().max(y_new[i].abs());
-        let r = e / scale;
-        sum += r * r;
-    }
-    let norm = (sum / n as f64).sqrt();
-    if norm.is_finite() {
-        norm
-    } else {
-        f64::INFINITY
-    }
 }
 
 /// Integrates a system that provides a Jacobian with any [`RkMethod`]: the explicit pairs

@@ -132,7 +132,7 @@ pub struct RateReport {
     pub bound: Vec<f64>,
     /// Whether the gap stayed below the bound (within [`RateCheck`]) at every recorded time.
     pub holds: bool,
-    /// Largest `gap / bound` over the recorded times.
+    /// Largest `gap / bound` over the recorded times `t > 0`.
     pub max_gap_over_bound: f64,
     /// First recorded time where the bound was exceeded, if any.
     pub first_violation_t: Option<f64>,
@@ -172,7 +172,8 @@ pub fn rate_report(
     let mut first_violation_t = None;
     let mut max_ratio: f64 = 0.0;
     for k in 0..t.len() {
-        if bound[k] > 0.0 {
+        // At t = 0 the ratio is 1 by construction: it says nothing.
+        if bound[k] > 0.0 && t[k] > 0.0 {
             max_ratio = max_ratio.max(gap[k] / bound[k]);
         }
         if gap[k] > bound[k] * (1.0 + check.rtol) + slack && first_violation_t.is_none() {

@@ -1,0 +1,91 @@
+//! Step-size control and bookkeeping shared by the explicit Runge-Kutta and the
+//! Rosenbrock integrators.
+
+use super::rk::{Outcome, RkSettings};
+use super::{RunStats, Status};
+
+/// An [`Outcome`] that did not hand over to another integrator.
+pub(super) fn finish(status: Status, t: f64, message: String, stats: RunStats) -> Outcome {
+    Outcome {
+        status,
+        t,
+        message,
+        stats,
+        stiff_at: None,
+        last_step: f64::NAN,
+    }
+}
+
+/// `y += alpha x`.
+#[inline]
+pub(super) fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
+    for (yi, &xi) in y.iter_mut().zip(x) {
+        *yi += alpha * xi;
+    }
+}
+
+/// Root-mean-square of the local error estimate `h sum_j e_j k_j`, each component scaled
+/// by `atol + rtol max(|y_i|, |y_new_i|)`. Infinite if anything is non-finite.
+pub(super) fn error_norm(
+    e: &[f64],
+    k: &[Vec<f64>],
+    h: f64,
+    y: &[f64],
+    y_new: &[f64],
+    settings: &RkSettings,
+) -> f64 {
+    let n = y.len();
+    let mut sum = 0.0;
+    for i in 0..n {
+        let mut err = 0.0;
+        for (j, &ej) in e.iter().enumerate() {
+            if ej != 0.0 {
+                err += ej * k[j][i];
+            }
+        }
+        let scale = settings.atol + settings.rtol * y[i].abs().max(y_new[i].abs());
+        let r = h * err / scale;
+        sum += r * r;
+    }
+    let norm = (sum / n as f64).sqrt();
+    if norm.is_finite() && y_new.iter().all(|v| v.is_finite()) {
+        norm
+    } else {
+        f64::INFINITY
+    }
+}
+
+/// The elementary controller `h_new = h 0.9 err^(-exponent)`, with bounded growth and
+/// shrinkage (Hairer, Norsett & Wanner, Solving ODEs I, II.4).
+pub(super) struct Controller {
+    /// `1 / (q + 1)` for an embedded estimate of order `q`.
+    pub exponent: f64,
+    /// Largest growth factor after an accepted step that followed an accepted step.
+    pub max_growth: f64,
+}
+
+impl Controller {
+    /// The next step size after an accepted step of size `h_try`, where `h` was the
+    /// natural step before clipping to land on an output time.
+    pub fn accepted(&self, err: f64, h: f64, h_try: f64, lands: bool, just_rejected: bool) -> f64 {
+        let grow = if just_rejected { 1.0 } else { self.max_growth };
+        let factor = (0.9 * err.powf(-self.exponent)).clamp(0.2, grow);
+        // A step clipped to land on an output time says little about the natural step
+        // size: never let it shrink the next one.
+        if lands && h_try < h {
+            h.max(h_try * factor)
+        } else {
+            h_try * factor
+        }
+    }
+
+    /// The retry step size after rejecting a step of size `h_try`.
+    pub fn rejected(&self, err: f64, h_try: f64) -> f64 {
+        let factor = if err.is_finite() {
+            (0.9 * err.powf(-self.exponent)).clamp(0.1, 0.9)
+        } else {
+            0.1
+        };
+        h_try * factor
+    }
+}
