@@ -32,8 +32,10 @@ python -m pip install --quiet --disable-pip-version-check maturin pytest numpy
 echo "==> building and installing ddln"
 maturin develop -m crates/ddln-py/Cargo.toml
 
-echo "==> building the CLI (target/debug/ddln, test profile as in cargo test) for the CLI-identity tests"
-cargo build --profile test -p ddln-cli
+# The CLI binary exactly as `cargo test --workspace` builds it (same profile and
+# features, so after `cargo test` this is a no-op).
+echo "==> building the CLI (target/debug/ddln) for the CLI-identity tests"
+cargo test --workspace --no-run -q
 export DDLN_BIN="${DDLN_BIN:-$root/target/debug/ddln}"
 
 echo "==> pytest"

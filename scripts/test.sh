@@ -12,8 +12,8 @@ echo "== cargo test"
 cargo test --workspace
 echo "== python tests"
 bash scripts/test-python.sh
-echo "== main job: ddln reproduce --quick"
+echo "== main job: ddln reproduce --quick (the binary cargo test built)"
 out=$(mktemp -d)
-DDLN_PROFILE=test bash scripts/reproduce.sh "$out" --quick --quiet
+./target/debug/ddln reproduce --quick --quiet --out "$out"
 grep -q '"all_claims_hold": true' "$out/summary.json"
 echo "all checks passed"
