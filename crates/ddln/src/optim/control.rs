@@ -89,3 +89,43 @@ impl Controller {
         h_try * factor
     }
 }
+
+/// Plans the next trial step from the current time `t` and natural step `h` (capped at
+/// `max_step` in place): clipped to land exactly on the output time `target` when it is
+/// within reach. Returns `(h_try, lands)`, or the status and message that end the run
+/// first (step budget used up; step below f64 resolution, or overflow at every step size).
+pub(super) fn plan_step(
+    t: f64,
+    h: &mut f64,
+    target: f64,
+    max_step: f64,
+    settings: &RkSettings,
+    stats: &RunStats,
+    last_reject_nonfinite: bool,
+) -> Result<(f64, bool), (Status, String)> {
+    if stats.steps + stats.rejected_steps >= settings.max_steps {
+        let msg = format!(
+            "step budget max_steps = {} used up at t = {t}",
+            settings.max_steps
+        );
+        return Err((Status::MaxSteps, msg));
+    }
+    *h = h.min(max_step);
+    let (h_try, lands) = if t + *h >= target || target - t - *h <= 1e-12 * target.abs() {
+        (target - t, true)
+    } else {
+        (*h, false)
+    };
+    if h_try <= 16.0 * f64::EPSILON * t.abs().max(f64::MIN_POSITIVE) {
+        let (status, why) = if last_reject_nonfinite {
+            (Status::Diverged, "the state overflows for every step size")
+        } else {
+            (
+                Status::StepSizeTooSmall,
+                "the error control asks for a step below f64 resolution",
+            )
+        };
+        return Err((status, format!("{why} at t = {t} (h = {h_try:e})")));
+    }
+    Ok((h_try, lands))
+}

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::control::{axpy, error_norm, finish, Controller};
+use super::control::{axpy, error_norm, finish, plan_step, Controller};
 use super::tableau::Tableau;
 use super::{RunStats, Status};
 use crate::error::{check_positive, DdlnError, Result};
@@ -218,36 +218,20 @@ pub fn integrate_explicit<S: OdeSystem, O: Observer>(
     let mut just_rejected = false;
 
     while t < t_end {
-        if stats.steps + stats.rejected_steps >= settings.max_steps {
-            let msg = format!(
-                "step budget max_steps = {} used up at t = {t}",
-                settings.max_steps
-            );
-            return finish(Status::MaxSteps, t, msg, stats);
-        }
-        h = h.min(max_step);
         let target = t_eval[next_out];
-        let (h_try, lands) = if t + h >= target || target - t - h <= 1e-12 * target.abs() {
-            (target - t, true)
-        } else {
-            (h, false)
+        let planned = plan_step(
+            t,
+            &mut h,
+            target,
+            max_step,
+            settings,
+            &stats,
+            last_reject_nonfinite,
+        );
+        let (h_try, lands) = match planned {
+            Ok(step) => step,
+            Err((status, msg)) => return finish(status, t, msg, stats),
         };
-        if h_try <= 16.0 * f64::EPSILON * t.abs().max(f64::MIN_POSITIVE) {
-            let (status, why) = if last_reject_nonfinite {
-                (Status::Diverged, "the state overflows for every step size")
-            } else {
-                (
-                    Status::StepSizeTooSmall,
-                    "the error control asks for a step below f64 resolution",
-                )
-            };
-            return finish(
-                status,
-                t,
-                format!("{why} at t = {t} (h = {h_try:e})"),
-                stats,
-            );
-        }
 
         // Stages 2..s; stage 1 is the derivative at the current point.
         let mut new_loss = f64::NAN;

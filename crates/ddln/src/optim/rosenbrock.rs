@@ -14,7 +14,7 @@
 //! structured `J` (diagonal plus rank `n`, see [`super::linalg::DiagLowRank`]) never
 //! becomes a dense `d x d` matrix. All work arrays are allocated before the loop.
 
-use super::control::{axpy, error_norm, finish, Controller};
+use super::control::{axpy, error_norm, finish, plan_step, Controller};
 use super::rk::{integrate_explicit, Hooks, OdeSystem, Outcome, RkSettings};
 use super::tableau::RkMethod;
 use super::{RunStats, Status};
@@ -228,32 +228,20 @@ pub fn integrate_stiff<S: StiffSystem, O: Observer>(
     let mut last_reject_nonfinite = false;
 
     while t < t_end {
-        if stats.steps + stats.rejected_steps >= settings.max_steps {
-            let msg = format!(
-                "step budget max_steps = {} used up at t = {t}",
-                settings.max_steps
-            );
-            return finish(Status::MaxSteps, t, msg, stats);
-        }
-        h = h.min(max_step);
         let target = t_eval[next_out];
-        let (h_try, lands) = if t + h >= target || target - t - h <= 1e-12 * target.abs() {
-            (target - t, true)
-        } else {
-            (h, false)
+        let planned = plan_step(
+            t,
+            &mut h,
+            target,
+            max_step,
+            settings,
+            &stats,
+            last_reject_nonfinite,
+        );
+        let (h_try, lands) = match planned {
+            Ok(step) => step,
+            Err((status, msg)) => return finish(status, t, msg, stats),
         };
-        if h_try <= 16.0 * f64::EPSILON * t.abs().max(f64::MIN_POSITIVE) {
-            let (status, why) = if last_reject_nonfinite {
-                (Status::Diverged, "the state overflows for every step size")
-            } else {
-                (
-                    Status::StepSizeTooSmall,
-                    "the error control asks for a step below f64 resolution",
-                )
-            };
-            let msg = format!("{why} at t = {t} (h = {h_try:e})");
-            return finish(status, t, msg, stats);
-        }
 
         let hg = h_try * tableau.gamma;
         stats.factorizations += 1;
