@@ -27,6 +27,7 @@
 //! ```
 
 pub mod error;
+pub mod kernel;
 pub mod loss;
 pub mod mirror;
 pub mod observe;

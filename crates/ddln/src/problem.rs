@@ -249,16 +249,8 @@ fn gradient_rows(
     theta: &[f64],
     grad: &mut [f64],
 ) -> f64 {
-    grad.fill(0.0);
-    let mut total = 0.0;
-    for (row, &yi) in x.chunks_exact(d).zip(y) {
-        let (value, slope) = loss.value_and_slope(dot(row, theta), yi);
-        total += value;
-        for (g, &xij) in grad.iter_mut().zip(row) {
-            *g += slope * xij;
-        }
-    }
-    total
+    debug_assert_eq!(theta.len(), d);
+    crate::kernel::gradient(x, y, loss, theta, grad)
 }
 
 impl Problem {

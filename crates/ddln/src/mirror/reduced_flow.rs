@@ -3,6 +3,7 @@
 //! the recorded times, so that the result is a drop-in [`Run`].
 
 use crate::error::Result;
+use crate::kernel;
 use crate::observe::{Control, Observer, StepView};
 use crate::optim::linalg::DiagLowRank;
 use crate::optim::{integrate_with, Hooks, OdeSystem, StiffSystem};
@@ -107,19 +108,11 @@ impl StiffSystem for ReducedSystem<'_> {
             for ((t, &c), &u) in self.tmp_d.iter_mut().zip(&self.jac.c).zip(bv.iter()) {
                 *t = c * u;
             }
-            for ((s, row), &w) in self
-                .tmp_n
-                .iter_mut()
-                .zip(x.chunks_exact(d))
-                .zip(&self.jac.w)
-            {
-                *s = -self.h_gamma * w * crate::problem::dot(row, &self.tmp_d);
+            kernel::mat_vec(x, &self.tmp_d, &mut self.tmp_n);
+            for (s, &w) in self.tmp_n.iter_mut().zip(&self.jac.w) {
+                *s *= -self.h_gamma * w;
             }
-            for (row, &s) in x.chunks_exact(d).zip(&self.tmp_n) {
-                for (o, &xij) in bxi.iter_mut().zip(row) {
-                    *o += s * xij;
-                }
-            }
+            kernel::mat_t_vec_add(x, &self.tmp_n, bxi);
         }
     }
 }
