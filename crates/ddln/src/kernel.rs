@@ -53,7 +53,7 @@ pub fn gradient(x: &[f64], y: &[f64], loss: Loss, theta: &[f64], grad: &mut [f64
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn mat_vec_avx2(x: &[f64], v: &[f64], out: &mut [f64]) {
-    mat_vec_generic(x, v, out)
+    mat_vec_with(x, v, out, |b, v| unsafe { dot4_avx2(b, v) })
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -65,11 +65,15 @@ unsafe fn mat_t_vec_add_avx2(x: &[f64], z: &[f64], out: &mut [f64]) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn gradient_avx2(x: &[f64], y: &[f64], loss: Loss, theta: &[f64], grad: &mut [f64]) -> f64 {
-    gradient_generic(x, y, loss, theta, grad)
+    gradient_with(x, y, loss, theta, grad, |b, v| unsafe { dot4_avx2(b, v) })
+}
+
+fn mat_vec_generic(x: &[f64], v: &[f64], out: &mut [f64]) {
+    mat_vec_with(x, v, out, dot4)
 }
 
 #[inline(always)]
-fn mat_vec_generic(x: &[f64], v: &[f64], out: &mut [f64]) {
+fn mat_vec_with(x: &[f64], v: &[f64], out: &mut [f64], dot4: impl Fn(&[f64], &[f64]) -> [f64; 4]) {
     let d = v.len();
     let mut blocks = x.chunks_exact(4 * d);
     let mut outs = out.chunks_exact_mut(4);
@@ -98,8 +102,19 @@ fn mat_t_vec_add_generic(x: &[f64], z: &[f64], out: &mut [f64]) {
     }
 }
 
-#[inline(always)]
 fn gradient_generic(x: &[f64], y: &[f64], loss: Loss, theta: &[f64], grad: &mut [f64]) -> f64 {
+    gradient_with(x, y, loss, theta, grad, dot4)
+}
+
+#[inline(always)]
+fn gradient_with(
+    x: &[f64],
+    y: &[f64],
+    loss: Loss,
+    theta: &[f64],
+    grad: &mut [f64],
+    dot4: impl Fn(&[f64], &[f64]) -> [f64; 4],
+) -> f64 {
     let d = theta.len();
     grad.fill(0.0);
     let mut total = 0.0;
@@ -139,25 +154,70 @@ fn dot4(block: &[f64], v: &[f64]) -> [f64; 4] {
         .zip(r2[..body].chunks_exact(LANES))
         .zip(r3[..body].chunks_exact(LANES))
     {
-        for l in 0..LANES {
-            acc[0][l] += c0[l] * vc[l];
-            acc[1][l] += c1[l] * vc[l];
-            acc[2][l] += c2[l] * vc[l];
-            acc[3][l] += c3[l] * vc[l];
-        }
+        // One row's lanes at a time: each line below is one vector multiply and add.
+        lane_madd(&mut acc[0], c0, vc);
+        lane_madd(&mut acc[1], c1, vc);
+        lane_madd(&mut acc[2], c2, vc);
+        lane_madd(&mut acc[3], c3, vc);
     }
-    let rows = [r0, r1, r2, r3];
+    finish_dot4(block, v, acc)
+}
+
+/// Adds the tail (the last `d % LANES` entries) and sums the lanes as [`dot`] does.
+#[inline(always)]
+fn finish_dot4(block: &[f64], v: &[f64], acc: [[f64; LANES]; 4]) -> [f64; 4] {
+    let d = v.len();
+    let body = d - d % LANES;
     let mut out = [0.0; 4];
-    for k in 0..4 {
-        let tail: f64 = rows[k][body..]
-            .iter()
-            .zip(&v[body..])
-            .map(|(a, b)| a * b)
-            .sum();
-        let a = acc[k];
+    for (k, (row, a)) in block.chunks_exact(d).zip(acc).enumerate() {
+        let tail: f64 = row[body..].iter().zip(&v[body..]).map(|(a, b)| a * b).sum();
         out[k] = (a[0] + a[1]) + (a[2] + a[3]) + tail;
     }
     out
+}
+
+/// [`dot4`] with AVX2 intrinsics (the compiler's own vectorization of it interleaves the
+/// rows into half-width vectors); lane `l` of each accumulator is the same sum.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn dot4_avx2(block: &[f64], v: &[f64]) -> [f64; 4] {
+    use std::arch::x86_64::*;
+    let d = v.len();
+    assert_eq!(block.len(), 4 * d);
+    let body = d - d % LANES;
+    let (pv, p0) = (v.as_ptr(), block.as_ptr());
+    let mut acc = [_mm256_setzero_pd(); 4];
+    let mut j = 0;
+    while j < body {
+        // SAFETY: j + LANES <= body <= d, and row k spans block[k d .. (k + 1) d].
+        unsafe {
+            let vv = _mm256_loadu_pd(pv.add(j));
+            for (k, a) in acc.iter_mut().enumerate() {
+                let row = _mm256_loadu_pd(p0.add(k * d + j));
+                *a = _mm256_add_pd(*a, _mm256_mul_pd(row, vv));
+            }
+        }
+        j += LANES;
+    }
+    let mut lanes = [[0.0; LANES]; 4];
+    for (out, a) in lanes.iter_mut().zip(acc) {
+        // SAFETY: `out` holds LANES = 4 f64.
+        unsafe { _mm256_storeu_pd(out.as_mut_ptr(), a) };
+    }
+    finish_dot4(block, v, lanes)
+}
+
+/// `acc[l] += a[l] * b[l]` for the `LANES` lanes.
+#[inline(always)]
+fn lane_madd(acc: &mut [f64; LANES], a: &[f64], b: &[f64]) {
+    let (a, b): (&[f64; LANES], &[f64; LANES]) = (a.try_into().unwrap(), b.try_into().unwrap());
+    let prod = [a[0] * b[0], a[1] * b[1], a[2] * b[2], a[3] * b[3]];
+    *acc = [
+        acc[0] + prod[0],
+        acc[1] + prod[1],
+        acc[2] + prod[2],
+        acc[3] + prod[3],
+    ];
 }
 
 /// `out = (((out + s_0 x_0) + s_1 x_1) + s_2 x_2) + s_3 x_3` for the four rows of `block`.
