@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every check of the project: format, lints, Rust tests, Python tests, and the main job
-# on its smallest setting. Installs what it needs (the Python venv in .venv).
+# Every check of the project: format, lints, Rust tests, Python tests, the benchmark
+# harness and the main job on their smallest settings. Installs what it needs (.venv,
+# bench/.venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,8 @@ echo "== cargo test"
 cargo test --workspace
 echo "== python tests"
 bash scripts/test-python.sh
+echo "== benchmark harness on its smallest sizes (keeps every path working; no timing claims)"
+BENCH_BIN=./target/debug/examples/bench_flow bash bench/run --quick
 echo "== main job: ddln reproduce --quick (the binary cargo test built)"
 out=$(mktemp -d)
 ./target/debug/ddln reproduce --quick --quiet --out "$out"
