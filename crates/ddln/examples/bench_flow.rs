@@ -13,6 +13,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use ddln::mirror::PredictSettings;
+use ddln::optim::linalg::DiagLowRank;
 use ddln::recipes::{gaussian_data, sparse_recovery, InitRecipe, InitShape};
 use ddln::{predict, reduced_flow, FlowSettings, Loss, Model, Problem, RkMethod};
 
@@ -332,7 +333,42 @@ fn ours(dir: &Path, method: &str, x: f64) {
         }
     }
     result["time"] = serde_json::json!(best);
+    if matches!(method, "dopri5" | "rodas" | "auto") {
+        let (pass, factor) = unit_costs(&l);
+        result["seconds_per_pass"] = serde_json::json!(pass);
+        result["seconds_per_factorization"] = serde_json::json!(factor);
+    }
     println!("{}", serde_json::to_string(&result).unwrap());
+}
+
+/// The unit costs behind a run's time, measured on its problem (best of several): one
+/// gradient (a pass over X) and one factorization of the stiff solver's `I - h gamma J`,
+/// so that the harness can say where the time went.
+fn unit_costs(l: &Loaded) -> (f64, f64) {
+    let (n, d) = (l.p.n_samples(), l.d);
+    let best_of = |reps: usize, f: &mut dyn FnMut()| {
+        (0..reps)
+            .map(|_| {
+                let s = Instant::now();
+                f();
+                s.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    let theta: Vec<f64> = (0..d).map(|j| 1e-2 * ((j % 7) as f64 - 3.0)).collect();
+    let mut grad = vec![0.0; d];
+    let pass = best_of(50, &mut || {
+        std::hint::black_box(l.p.loss_and_gradient(&theta, &mut grad));
+    });
+    let mut jac = DiagLowRank::new(n, d);
+    jac.a.fill(-0.1);
+    jac.b.fill(-1.0);
+    jac.c.fill(1.0);
+    jac.w.fill(2.0);
+    let factor = best_of(10, &mut || {
+        std::hint::black_box(jac.factor(l.p.x(), 1e-2));
+    });
+    (pass, factor)
 }
 
 fn kernel(n: usize, d: usize) {
