@@ -12,6 +12,10 @@ import time
 import numpy as np
 
 TARGET = 1e-6  # relative error at the recorded times and the end point
+# Budget multiple for LSODA on a problem where every SciPy method is over budget.
+EXTENDED_BUDGET_FACTOR = 8
+# Seconds added to diffrax's budget for jit compilation (measured 0.6-1.8 s; reported apart).
+COMPILE_ALLOWANCE = 5.0
 ADAPTIVE_LADDER = [1e-6, 1e-7, 1e-8, 1e-9, 1e-11]
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -125,8 +129,17 @@ def target_row(name, rows, best, budget):
             elif r["result"].startswith("> budget"):
                 # diffrax's budget includes compilation: count only the plain budget (conservative).
                 bounds.append((budget, label, "lower bound"))
-        pick = min(times) if times else (min(bounds) if bounds else None)
-        out[family] = None if pick is None or best != best else (pick[0] / best, pick[1], pick[2])
+        if best != best or not (times or bounds):
+            out[family] = None
+            continue
+        # A system over budget may be faster than the slowest measured one: the family's
+        # best time is then only bounded below by the budget.
+        if times and (not bounds or min(times)[0] <= min(bounds)[0]):
+            pick, note = min(times), ""
+        else:
+            pick = min(bounds)
+            note = f"; {min(times)[1]} measured: {min(times)[0] / best:.3g}x" if times else ""
+        out[family] = (pick[0] / best, pick[1], pick[2] + note)
     return out
 
 
@@ -142,7 +155,7 @@ def target_table(targets, kernel_share):
                 cells.append("n/a (no ddln result within budget)")
                 continue
             ratio, label, kind = v
-            bound = kind == "lower bound"
+            bound = kind.startswith("lower bound")
             verdict = "met" if ratio >= target else ("not shown" if bound else f"missed ({target / ratio:.2g}x short)")
             cells.append(f"{'> ' if bound else ''}{ratio:.3g}x ({label}, {kind}): {verdict}")
         head.append(f"| {row['problem']} | " + " | ".join(cells) + " |")
@@ -186,11 +199,20 @@ def main():
                          adaptive(lambda r, m=m: [py, peers_py, "scipy", m, pdir, str(r)], ref, budget)))
         for m in ["tsit5", "kvaerno5"]:
             rows.append((f"diffrax {m} (jit, CPU)",
-                         adaptive(lambda r, m=m: [py, peers_py, "diffrax", m, pdir, str(r)], ref, budget * 2)))
+                         adaptive(lambda r, m=m: [py, peers_py, "diffrax", m, pdir, str(r)], ref, budget + COMPILE_ALLOWANCE)))
         rows.append(("ddln GD (layers)", gd(lambda e: [a.bin, "ours", pdir, "gd", str(e)], ref, t_end, budget, gd_ladder)))
         rows.append(("NumPy GD (layers)", gd(lambda e: [py, peers_py, "gd", "numpy", pdir, str(e)], ref, t_end, budget, gd_ladder)))
         ours = [r["run"]["time"] for label, r in rows if label.startswith("ddln") and "GD" not in label and r["result"] == "ok"]
         best = min(ours) if ours else math.nan
+        scipy_rows = [i for i, (label, _) in enumerate(rows) if label.startswith("SciPy")]
+        if ours and all(rows[i][1]["result"].startswith("> budget") for i in scipy_rows):
+            # Every SciPy method is over budget where ours finished: give LSODA (with the
+            # analytic Jacobian, SciPy's best on the stiff problems) a longer budget, so that
+            # the comparison is a measured ratio and not only a lower bound.
+            long_budget = EXTENDED_BUDGET_FACTOR * budget
+            i = next(i for i in scipy_rows if "LSODA" in rows[i][0])
+            r = adaptive(lambda r: [py, peers_py, "scipy", "LSODA", pdir, str(r)], ref, long_budget)
+            rows[i] = (f"SciPy LSODA (analytic jac; extended budget {long_budget:.0f} s)", r)
         pr, _ = call([a.bin, "ours", pdir, "predict", "0"], budget)
         lines = [f"### {name}", "",
                  f"n = {meta['n']}, d = {meta['d']}, L = {meta['depth']}, horizon t_end = {t_end:.6g} "
@@ -260,7 +282,8 @@ def main():
         f"relative error {TARGET:g} of the reference at the 11 recorded times (including the end point), error = "
         "max_k ||theta_k - theta_ref_k||_2 / ||theta_ref_k||_2. All systems integrate the same reduced ODE "
         "dv/dt = -P(v) g(phi(v)) from the same saved .npy problem; GD runs on the layers (as the field does). "
-        f"Per-run budget {budget:.0f} s (diffrax {2 * budget:.0f} s including compilation); '> budget' rows report the errors reached at looser settings.", "",
+        f"Per-run budget {budget:.0f} s (diffrax {budget + COMPILE_ALLOWANCE:.0f} s including compilation; SciPy LSODA "
+        f"{EXTENDED_BUDGET_FACTOR * budget:.0f} s on a problem where every SciPy method is over budget); '> budget' rows report the errors reached at looser settings.", "",
         "## Targets", "", *target_table(targets, kernel_share), "",
         "## Gradient kernel", "", kernel, "",
         "## Flows", "",

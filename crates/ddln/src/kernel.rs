@@ -269,8 +269,12 @@ mod tests {
             let mut acc = vec![0.5; d];
             mat_t_vec_add(&x, &z, &mut acc);
             assert_eq!(acc, xtz, "X^T z, n = {n}, d = {d}");
+            // The baseline (non-AVX2) instantiations give the same bits.
             mat_vec_generic(&x, &v, &mut out);
             assert_eq!(out, xv, "baseline X v, n = {n}, d = {d}");
+            let mut acc = vec![0.5; d];
+            mat_t_vec_add_generic(&x, &z, &mut acc);
+            assert_eq!(acc, xtz, "baseline X^T z, n = {n}, d = {d}");
 
             // Gradient of the squared loss: residuals then accumulation, by hand.
             let y: Vec<f64> = (0..n).map(|k| k as f64 * 0.1).collect();
@@ -286,6 +290,9 @@ mod tests {
             let mut grad = vec![f64::NAN; d];
             let got_loss = gradient(&x, &y, Loss::Square, &v, &mut grad);
             assert_eq!(grad, want, "gradient, n = {n}, d = {d}");
+            assert_eq!(got_loss, want_loss);
+            let got_loss = gradient_generic(&x, &y, Loss::Square, &v, &mut grad);
+            assert_eq!(grad, want, "baseline gradient, n = {n}, d = {d}");
             assert_eq!(got_loss, want_loss);
         }
     }
