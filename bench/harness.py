@@ -104,8 +104,8 @@ def time_breakdown(rows):
     rest = max(total - t_pass - t_fact, 0.0)
     return (f"Profile of {label} ({total:.3g} s, from its counters and unit costs measured on this problem): "
             f"{passes} passes over X ({run['grad_evals']} gradients + 2 x {run.get('linear_solves', 0)} solves) x "
-            f"{run['seconds_per_pass'] * 1e6:.1f} us = {t_pass:.3g} s ({100 * t_pass / total:.0f}%); "
-            f"{run.get('factorizations', 0)} factorizations x {run['seconds_per_factorization'] * 1e3:.3f} ms = "
+            f"{run['seconds_per_pass'] * 1e6:.3g} us = {t_pass:.3g} s ({100 * t_pass / total:.0f}%); "
+            f"{run.get('factorizations', 0)} factorizations x {run['seconds_per_factorization'] * 1e6:.3g} us = "
             f"{t_fact:.3g} s ({100 * t_fact / total:.0f}%); the rest (step control, the v -> theta map) "
             f"{rest:.3g} s ({100 * rest / total:.0f}%).")
 
@@ -156,7 +156,7 @@ def target_table(targets, kernel_share):
                 continue
             ratio, label, kind = v
             bound = kind.startswith("lower bound")
-            verdict = "met" if ratio >= target else ("not shown" if bound else f"missed ({target / ratio:.2g}x short)")
+            verdict = "met" if ratio >= target else ("not shown" if bound else f"missed ({target / ratio:.3g}x short)")
             cells.append(f"{'> ' if bound else ''}{ratio:.3g}x ({label}, {kind}): {verdict}")
         head.append(f"| {row['problem']} | " + " | ".join(cells) + " |")
     if kernel_share:
