@@ -1,8 +1,9 @@
 //! Step-size control and bookkeeping shared by the explicit Runge-Kutta and the
 //! Rosenbrock integrators.
 
-use super::rk::{Outcome, RkSettings};
+use super::rk::{Hooks, Outcome, RkSettings};
 use super::{RunStats, Status};
+use crate::observe::{Control, Observer, StepView};
 
 /// An [`Outcome`] that did not hand over to another integrator.
 pub(super) fn finish(status: Status, t: f64, message: String, stats: RunStats) -> Outcome {
@@ -14,6 +15,55 @@ pub(super) fn finish(status: Status, t: f64, message: String, stats: RunStats) -
         stiff_at: None,
         last_step: f64::NAN,
     }
+}
+
+/// The bookkeeping at every state an integrator keeps (the start, then each accepted
+/// step): records the output times reached, shows the state to the observer when
+/// `observe`, and checks the stopping conditions (a non-finite loss when `check_finite`,
+/// then `loss_tol`). Returns the status and message that end the run, if any.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn checkpoint<O: Observer>(
+    hooks: &mut Hooks<'_, O>,
+    t_eval: &[f64],
+    next_out: &mut usize,
+    t: f64,
+    y: &[f64],
+    loss: f64,
+    step: u64,
+    observe: bool,
+    check_finite: bool,
+) -> Option<(Status, String)> {
+    while *next_out < t_eval.len() && t_eval[*next_out] <= t {
+        (hooks.record)(t, y, loss);
+        *next_out += 1;
+    }
+    if observe {
+        let view = StepView {
+            t,
+            step,
+            state: &y[..hooks.observed_len],
+            loss,
+        };
+        if hooks.observer.observe(&view) == Control::Stop {
+            return Some((
+                Status::Stopped,
+                format!("stopped by an observer at t = {t}"),
+            ));
+        }
+    }
+    if check_finite && !loss.is_finite() {
+        let msg = if step == 0 {
+            format!("the loss is not finite at the initial state (t = {t})")
+        } else {
+            format!("the loss overflowed at t = {t}")
+        };
+        return Some((Status::Diverged, msg));
+    }
+    if hooks.stop_loss.is_some_and(|tol| loss <= tol) {
+        let msg = format!("loss {loss:e} <= loss_tol at t = {t}");
+        return Some((Status::Converged, msg));
+    }
+    None
 }
 
 /// `y += alpha x`.

@@ -5,11 +5,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::control::{axpy, error_norm, finish, plan_step, Controller};
+use super::control::{axpy, checkpoint, error_norm, finish, plan_step, Controller};
 use super::tableau::Tableau;
 use super::{RunStats, Status};
 use crate::error::{check_positive, DdlnError, Result};
-use crate::observe::{Control, Observer, StepView};
+use crate::observe::Observer;
 
 /// A system `dy/dt = f(t, y)` whose evaluations also yield the loss at `y`.
 pub trait OdeSystem {
@@ -163,39 +163,9 @@ pub fn integrate_explicit<S: OdeSystem, O: Observer>(
     let mut loss = sys.rhs(t, y, &mut k[0]);
     stats.grad_evals += 1;
     let mut next_out = 0;
-    while next_out < t_eval.len() && t_eval[next_out] <= t {
-        (hooks.record)(t, y, loss);
-        next_out += 1;
-    }
-    let view = StepView {
-        t,
-        step: 0,
-        state: &y[..hooks.observed_len],
-        loss,
-    };
-    if hooks.observer.observe(&view) == Control::Stop {
-        return finish(
-            Status::Stopped,
-            t,
-            "stopped by an observer at t = 0".into(),
-            stats,
-        );
-    }
-    if !loss.is_finite() {
-        return finish(
-            Status::Diverged,
-            t,
-            "the loss is not finite at the initial state".into(),
-            stats,
-        );
-    }
-    if hooks.stop_loss.is_some_and(|tol| loss <= tol) {
-        return finish(
-            Status::Converged,
-            t,
-            format!("loss {loss:e} <= loss_tol at t = 0"),
-            stats,
-        );
+    if let Some((status, msg)) = checkpoint(hooks, t_eval, &mut next_out, t, y, loss, 0, true, true)
+    {
+        return finish(status, t, msg, stats);
     }
 
     let mut h = match settings.initial_step {
@@ -290,27 +260,11 @@ pub fn integrate_explicit<S: OdeSystem, O: Observer>(
                     }
                 }
             }
-            while next_out < t_eval.len() && t_eval[next_out] <= t {
-                (hooks.record)(t, y, loss);
-                next_out += 1;
-            }
-            let view = StepView {
-                t,
-                step: stats.steps,
-                state: &y[..hooks.observed_len],
-                loss,
-            };
-            if hooks.observer.observe(&view) == Control::Stop {
-                return finish(
-                    Status::Stopped,
-                    t,
-                    format!("stopped by an observer at t = {t}"),
-                    stats,
-                );
-            }
-            if hooks.stop_loss.is_some_and(|tol| loss <= tol) {
-                let msg = format!("loss {loss:e} <= loss_tol at t = {t}");
-                return finish(Status::Converged, t, msg, stats);
+            let step = stats.steps;
+            if let Some((status, msg)) =
+                checkpoint(hooks, t_eval, &mut next_out, t, y, loss, step, true, false)
+            {
+                return finish(status, t, msg, stats);
             }
             h = control.accepted(err, h, h_try, lands, just_rejected);
             just_rejected = false;

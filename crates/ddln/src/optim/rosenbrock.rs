@@ -14,11 +14,11 @@
 //! structured `J` (diagonal plus rank `n`, see [`super::linalg::DiagLowRank`]) never
 //! becomes a dense `d x d` matrix. All work arrays are allocated before the loop.
 
-use super::control::{axpy, error_norm, finish, plan_step, Controller};
+use super::control::{axpy, checkpoint, error_norm, finish, plan_step, Controller};
 use super::rk::{integrate_explicit, Hooks, OdeSystem, Outcome, RkSettings};
 use super::tableau::RkMethod;
 use super::{RunStats, Status};
-use crate::observe::{Control, Observer, StepView};
+use crate::observe::Observer;
 
 /// A Rosenbrock method as data: stages in Hairer & Wanner's transformed form.
 #[derive(Debug, Clone)]
@@ -173,33 +173,11 @@ pub fn integrate_stiff<S: StiffSystem, O: Observer>(
     let mut loss = sys.rhs(t, y, &mut f0);
     stats.grad_evals += 1;
     let mut next_out = 0;
-    while next_out < t_eval.len() && t_eval[next_out] <= t {
-        (hooks.record)(t, y, loss);
-        next_out += 1;
-    }
-    if t0 == 0.0 {
-        let view = StepView {
-            t,
-            step: 0,
-            state: &y[..hooks.observed_len],
-            loss,
-        };
-        if hooks.observer.observe(&view) == Control::Stop {
-            return finish(
-                Status::Stopped,
-                t,
-                "stopped by an observer at t = 0".into(),
-                stats,
-            );
-        }
-    }
-    if !loss.is_finite() {
-        let msg = format!("the loss is not finite at the initial state (t = {t})");
-        return finish(Status::Diverged, t, msg, stats);
-    }
-    if hooks.stop_loss.is_some_and(|tol| loss <= tol) {
-        let msg = format!("loss {loss:e} <= loss_tol at t = {t}");
-        return finish(Status::Converged, t, msg, stats);
+    // A continued run (t0 > 0) does not show its starting point to the observer again.
+    if let Some((status, msg)) =
+        checkpoint(hooks, t_eval, &mut next_out, t, y, loss, 0, t0 == 0.0, true)
+    {
+        return finish(status, t, msg, stats);
     }
     stats.grad_evals += sys.jacobian(t, y);
     stats.jacobian_evals += 1;
@@ -298,27 +276,11 @@ pub fn integrate_stiff<S: StiffSystem, O: Observer>(
             stats.steps += 1;
             stats.max_local_error = stats.max_local_error.max(err);
             last_reject_nonfinite = false;
-            while next_out < t_eval.len() && t_eval[next_out] <= t {
-                (hooks.record)(t, y, loss);
-                next_out += 1;
-            }
-            let view = StepView {
-                t,
-                step: stats.steps,
-                state: &y[..hooks.observed_len],
-                loss,
-            };
-            if hooks.observer.observe(&view) == Control::Stop {
-                let msg = format!("stopped by an observer at t = {t}");
-                return finish(Status::Stopped, t, msg, stats);
-            }
-            if !loss.is_finite() {
-                let msg = format!("the loss overflowed at t = {t}");
-                return finish(Status::Diverged, t, msg, stats);
-            }
-            if hooks.stop_loss.is_some_and(|tol| loss <= tol) {
-                let msg = format!("loss {loss:e} <= loss_tol at t = {t}");
-                return finish(Status::Converged, t, msg, stats);
+            let step = stats.steps;
+            if let Some((status, msg)) =
+                checkpoint(hooks, t_eval, &mut next_out, t, y, loss, step, true, true)
+            {
+                return finish(status, t, msg, stats);
             }
             if t < t_end {
                 stats.grad_evals += sys.jacobian(t, y);
