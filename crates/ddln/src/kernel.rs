@@ -15,8 +15,8 @@ use crate::vector::dot;
 /// Lanes of the dot-product accumulators (the association of [`crate::vector::dot`]).
 const LANES: usize = 4;
 
-/// Runs `$body` (an expression over the function's arguments) compiled for AVX2 when the
-/// CPU has it, and for the baseline instruction set otherwise.
+/// Returns `$avx2(args)` when the CPU has AVX2 and `$generic(args)` otherwise (the same
+/// source compiled for the two instruction sets).
 macro_rules! dispatch {
     ($avx2:ident, $generic:ident, ($($arg:expr),*)) => {{
         #[cfg(target_arch = "x86_64")]
@@ -30,13 +30,13 @@ macro_rules! dispatch {
     }};
 }
 
-/// `out_i = <x_i, v>` for the `out.len()` rows of `x` (row length `v.len()`).
+/// `out_i = <x_i, v>` for the `out.len()` rows of `x` (row length `v.len() >= 1`).
 pub fn mat_vec(x: &[f64], v: &[f64], out: &mut [f64]) {
     debug_assert_eq!(x.len(), v.len() * out.len());
     dispatch!(mat_vec_avx2, mat_vec_generic, (x, v, out))
 }
 
-/// `out += sum_i z_i x_i` over the `z.len()` rows of `x` (row length `out.len()`).
+/// `out += sum_i z_i x_i` over the `z.len()` rows of `x` (row length `out.len() >= 1`).
 pub fn mat_t_vec_add(x: &[f64], z: &[f64], out: &mut [f64]) {
     debug_assert_eq!(x.len(), z.len() * out.len());
     dispatch!(mat_t_vec_add_avx2, mat_t_vec_add_generic, (x, z, out))
