@@ -1,8 +1,8 @@
 """One run of a peer on one problem, printed as JSON (called by harness.py in a subprocess
 so that a time budget can be enforced).
 
-The ODE is the reduced gradient flow of a deep diagonal linear network (MATH.md section 4),
-identical to what `ddln::reduced_flow` integrates:
+The ODE is the reduced gradient flow of a deep diagonal linear network (docs/math.md section 4),
+identical to what `ddln::gradient_flow` integrates with `dynamics = "reduced"`:
     dv/dt = -P(v) * g(phi(v)),  phi(v) = v P(v),  g = 2 X^T (X theta - y)
 with P_i(v) = s_i prod_{j != l_i} sqrt(v^2 + D_ij) built from the saved init.
 """

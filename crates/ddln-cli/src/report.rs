@@ -47,6 +47,7 @@ pub fn summary(config: &TrainConfig, loaded: &Loaded, report: &Report) -> Value 
         "final_theta": run.final_theta,
         "final_layers": run.final_state.chunks(d).collect::<Vec<_>>(),
         "stats": run.stats,
+        "solver": run.solver,
         "theta_star": loaded.theta_star,
         "distance_to_theta_star": theta_star_error,
         "tolerances": tolerances,

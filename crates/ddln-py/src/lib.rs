@@ -10,7 +10,7 @@
 //! | `ddln.data.gaussian`, `sparse_recovery`  | `data.rs`    | `ddln::recipes`           |
 //! | `ddln.init.scaled`                       | `init.rs`    | `ddln::recipes::InitRecipe` |
 //! | `ddln.implicit_bias`, `entropy`, `mirror_check`, `rich_to_kernel_sweep` | `mirror.rs` | `ddln::mirror` |
-//! | `gradient_flow(..., reduced=True)`       | `train.rs`   | `ddln::train` with `FlowSettings::reduced` (`mirror::reduced_flow`) |
+//! | `gradient_flow(..., dynamics="reduced")` | `train.rs`   | `ddln::train` with `FlowSettings::dynamics` |
 //! | every error                              | `errors.rs`  | `ddln::error`             |
 //! | numpy in / numpy out                     | `convert.rs` | —                         |
 

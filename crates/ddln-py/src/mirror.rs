@@ -2,7 +2,7 @@
 //! `ddln.implicit_bias` (core `predict`, `min_l1`, `min_l2`, `small_init_limit`),
 //! `ddln.entropy` (core `Entropy`), `ddln.mirror_check` (core `mirror_check`) and
 //! `ddln.rich_to_kernel_sweep` (core `rich_to_kernel_sweep`). The reduced integration
-//! mode (core `reduced_flow`) is `gradient_flow(..., reduced=True)` in `train.rs`.
+//! mode is `gradient_flow(..., dynamics="reduced")` in `train.rs`.
 //!
 //! Numerical outcomes of the predictor and of the linear programs are status strings,
 //! never exceptions; setup mistakes (shapes, an init violating assumption (A)) raise
@@ -83,7 +83,7 @@ fn interpolator_dict<'py>(
 }
 
 /// The predicted end point of gradient flow, `theta_inf = argmin {Q(theta) : X theta = y}`
-/// (MATH.md section 7), with the minimum-L1, minimum-L2 and small-init (weighted L1)
+/// (docs/math.md section 7), with the minimum-L1, minimum-L2 and small-init (weighted L1)
 /// interpolators it is measured against.
 ///
 /// Attributes
@@ -208,7 +208,7 @@ fn prediction(py: Python<'_>, p: Prediction, baselines: Option<Baselines>) -> Re
 ///
 /// Gradient flow on theta = u^1 ⊙ ... ⊙ u^L with the squared loss is the mirror flow
 /// d/dt grad Q(theta(t)) = -grad L(theta(t)) of the init's entropy Q (the paper's
-/// Theorem 1, made explicit in MATH.md section 5), so it ends at
+/// Theorem 1, made explicit in docs/math.md section 5), so it ends at
 ///
 ///     theta_inf = argmin { Q(theta) : X theta = y }.
 ///
@@ -217,7 +217,7 @@ fn prediction(py: Python<'_>, p: Prediction, baselines: Option<Baselines>) -> Re
 /// the dual box for L >= 3). Next to it: the minimum-L1 interpolator (basis pursuit, by
 /// the Clarabel LP solver), the minimum-L2 interpolator X^+ y (thin SVD), and the
 /// small-init limit, the minimizer of sum_i t_i^+ theta_i^+ + t_i^- theta_i^- with
-/// t_i^± = |F_i(±inf)| (where theta_inf tends as the init scale alpha -> 0).
+/// t_i^± = |F_i(±s_i inf)| (s_i the sign of P_i) (where theta_inf tends as the init scale alpha -> 0).
 ///
 /// Parameters
 /// ----------
@@ -327,7 +327,7 @@ fn points(obj: &Bound<'_, PyAny>, field: &str, d: usize) -> Result<(Vec<f64>, Op
 /// The entropy (mirror potential) Q of a DDLN init satisfying assumption (A).
 ///
 /// Coordinate-wise, with v = phi^{-1}(theta) the minimal layer and
-/// F_i(v) = int_{v0_i}^v dw / P_i(w) (MATH.md sections 4-5):
+/// F_i(v) = int_{v0_i}^v dw / P_i(w) (docs/math.md sections 4-5):
 ///
 ///     grad Q_i(theta) = F_i(v)                      (= xi_i(t) along gradient flow)
 ///     Q_i(theta)      = theta F_i(v) - (v^2 - v0_i^2) / 2     (Q(theta(0)) = 0)
@@ -455,7 +455,7 @@ impl PyEntropy {
 }
 
 /// The entropy Q of the init `init` (L, d): the mirror potential of gradient flow
-/// started there (MATH.md section 5).
+/// started there (docs/math.md section 5).
 ///
 /// Parameters
 /// ----------

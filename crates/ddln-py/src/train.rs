@@ -3,7 +3,8 @@
 //! object they return.
 
 use ddln::{
-    DescentSettings, FlowSettings, Loss, Method, Model, Problem, RateCheck, RkMethod, Schedule,
+    DescentSettings, Dynamics, FlowSettings, Loss, Method, Model, Problem, RateCheck, RkMethod,
+    Schedule,
 };
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -40,8 +41,10 @@ use crate::observe::{Horizon, PyObserver};
 /// message : str
 ///     Where and why the run ended.
 /// stats : dict
-///     grad_evals, steps, rejected_steps, max_local_error (<= 1: every accepted step met
-///     rtol/atol; NaN for descent).
+///     Every work counter of the core's RunStats: grad_evals, steps, rejected_steps,
+///     max_local_error (<= 1: every accepted step met rtol/atol; NaN for descent),
+///     jacobian_evals, factorizations, linear_solves, stiff_from (time of the switch to
+///     the stiff method, or None).
 /// diagnostics : dict
 ///     The paper's statements checked on the run: "conservation" (Proposition 1.1:
 ///     max over t, i, j, k of |(u_i^j(t)^2 - u_i^j(0)^2) - (u_i^k(t)^2 - u_i^k(0)^2)|),
@@ -53,8 +56,11 @@ use crate::observe::{Horizon, PyObserver};
 ///     "flow" or "descent".
 /// model : str
 ///     The parameterization, in words.
-/// reduced : bool
-///     Integrated in the reduced variables (gradient_flow(..., reduced=True)).
+/// dynamics : str or None
+///     The variables a flow integrated, "layers" or "reduced" (None for descent).
+/// solver : dict or None
+///     For a flow: dynamics, dynamics_reason (what dynamics="auto" decided and why),
+///     integrator (asked for), methods (that ran, in order), switch_reason.
 /// mirror_check : dict or None
 ///     With gradient_flow(..., mirror_check=True): max_abs_residual,
 ///     max_rel_residual (of grad Q(theta(t)) = xi(t)), times_checked,
@@ -90,7 +96,9 @@ pub struct PyRun {
     #[pyo3(get)]
     model: String,
     #[pyo3(get)]
-    reduced: bool,
+    dynamics: Option<String>,
+    #[pyo3(get)]
+    solver: Option<Py<PyAny>>,
     #[pyo3(get)]
     mirror_check: Option<Py<PyDict>>,
     deep: bool,
@@ -182,6 +190,7 @@ impl PyRun {
                 xi,
             },
             stats: ddln::RunStats::default(),
+            solver: None,
         })
     }
 }
@@ -273,8 +282,6 @@ pub fn setup(
 /// Mirror-map options of a gradient-flow run (deep model only).
 #[derive(Debug, Clone, Copy, Default)]
 struct MirrorOptions {
-    /// Integrate the reduced v-dynamics (`FlowSettings::reduced`).
-    reduced: bool,
     /// Check the run against the mirror map (`ddln::mirror::mirror_check`).
     check: bool,
 }
@@ -295,7 +302,6 @@ fn run(
         rows,
         d,
     } = setup;
-    // The reduced mode is a flag of the flow settings: `train` dispatches on it.
     let report =
         py.detach(|| ddln::train(&problem, model, &init, &method, &rate_check, &mut observer));
     observer.finish(py)?;
@@ -323,11 +329,15 @@ fn run(
     let run = report.run;
     let traj = run.trajectory;
     let n_t = traj.t.len();
-    let stats = PyDict::new(py);
-    stats.set_item("grad_evals", run.stats.grad_evals)?;
-    stats.set_item("steps", run.stats.steps)?;
-    stats.set_item("rejected_steps", run.stats.rejected_steps)?;
-    stats.set_item("max_local_error", run.stats.max_local_error)?;
+    let stats = json_dict(py, &run.stats, "stats")?;
+    // serde writes a NaN as null: keep max_local_error a float (NaN for descent).
+    stats
+        .bind(py)
+        .set_item("max_local_error", run.stats.max_local_error)?;
+    let solver = match &run.solver {
+        Some(s) => Some(json_dict(py, s, "solver")?.into_any()),
+        None => None,
+    };
     let xi = match traj.xi {
         Some(xi) => Some(to_numpy(py, xi, &[n_t, d])?.unbind()),
         None => None,
@@ -344,10 +354,11 @@ fn run(
         t_final: run.t_final,
         status: format!("{:?}", run.status),
         message: run.message,
-        stats: stats.unbind(),
+        stats,
         method: method.name().to_string(),
         model: model.name(),
-        reduced: mirror.reduced,
+        dynamics: run.solver.as_ref().map(|s| s.dynamics.name().to_string()),
+        solver,
         mirror_check,
         deep: matches!(model, Model::Deep { .. }),
         diagnostics_json,
@@ -406,8 +417,10 @@ fn callback(on_step: Option<&Bound<'_, PyAny>>, every: u64) -> Result<Option<Py<
 ///     theta = u^1 ⊙ ... ⊙ u^L, u^{⊙L} (paper appendix A.3), or u^{⊙L} - v^{⊙L}.
 /// power : int or None
 ///     L for "redundant" and "signed" (required there; not allowed for "deep").
-/// method : {"dopri5", "bs3"}
-///     Dormand-Prince 5(4) or Bogacki-Shampine 3(2).
+/// integrator : {"auto", "dopri5", "bs3", "rodas"}
+///     "auto" (Dormand-Prince 5(4), switching to the stiff RODAS4 once the flow turns
+///     stiff; run.solver says when and why), Dormand-Prince 5(4), Bogacki-Shampine 3(2),
+///     or RODAS4 throughout.
 /// track_xi : bool
 ///     Also integrate xi(t) = -int_0^t grad L(theta(s)) ds and record it (run.xi).
 /// loss_tol : float or None
@@ -427,11 +440,12 @@ fn callback(on_step: Option<&Bound<'_, PyAny>>, every: u64) -> Result<Option<Py<
 ///     Stride of on_step in accepted steps (>= 1).
 /// progress : bool
 ///     Draw a progress bar on sys.stderr.
-/// reduced : bool
-///     Integrate the reduced dynamics instead (model="deep", assumption (A)): the
+/// dynamics : {"auto", "layers", "reduced"}
+///     The variables integrated. "reduced" (model="deep", assumption (A)): the
 ///     d-dimensional ODE dv/dt = -P(v) grad L(phi(v)) in the minimal layer v, with every
-///     layer rebuilt as u^j = s_j sqrt(v^2 + D_j) at the recorded times (MATH.md
-///     section 4). Same Run, same trajectory up to the integration tolerance.
+///     layer rebuilt as u^j = s_j sqrt(v^2 + D_j) at the recorded times (docs/math.md
+///     section 4); "layers": every layer entry; "auto" (default): reduced where it
+///     applies, layers otherwise. Same Run, same trajectory up to the tolerance.
 /// mirror_check : bool
 ///     (model="deep", implies track_xi) Check the run against the mirror flow of its init:
 ///     run.mirror_check holds max_t ||grad Q(theta(t)) - xi(t)|| and the distance of
@@ -448,7 +462,7 @@ fn callback(on_step: Option<&Bound<'_, PyAny>>, every: u64) -> Result<Option<Py<
 /// ------
 /// ValueError (ddln.DdlnError)
 ///     Wrong shapes, NaN/inf entries, settings out of range (e.g. L < 2, rtol <= 0);
-///     with reduced or mirror_check, another model or an init violating assumption (A)
+///     with dynamics="reduced" or mirror_check, another model or an init violating (A)
 ///     (the message names the coordinates).
 /// TypeError
 ///     Non-numeric arrays, on_step not callable.
@@ -457,10 +471,10 @@ fn callback(on_step: Option<&Bound<'_, PyAny>>, every: u64) -> Result<Option<Py<
 #[pyfunction]
 #[pyo3(signature = (
     X, y, init, *, t_end = 50.0, rtol = 1e-10, atol = 1e-12, t_eval = None, n_record = 201,
-    loss = "square", model = "deep", power = None, method = "dopri5", track_xi = false,
+    loss = "square", model = "deep", power = None, integrator = "auto", track_xi = false,
     loss_tol = None, max_steps = 10000000, initial_step = None, max_step = None,
     rate_rtol = 1e-6, rate_atol_rel = 1e-10, on_step = None, callback_every = 1, progress = false,
-    reduced = false, mirror_check = false
+    dynamics = "auto", mirror_check = false
 ))]
 #[allow(non_snake_case, clippy::too_many_arguments)]
 pub fn gradient_flow(
@@ -476,7 +490,7 @@ pub fn gradient_flow(
     loss: &str,
     model: &str,
     power: Option<usize>,
-    method: &str,
+    integrator: &str,
     track_xi: bool,
     loss_tol: Option<f64>,
     max_steps: u64,
@@ -487,17 +501,19 @@ pub fn gradient_flow(
     on_step: Option<&Bound<'_, PyAny>>,
     callback_every: u64,
     progress: bool,
-    reduced: bool,
+    dynamics: &str,
     mirror_check: bool,
 ) -> Result<PyRun> {
     let setup = setup(X, y, init, loss, model, power)?;
+    let dynamics = Dynamics::from_name(dynamics)?;
+    let reduced = dynamics == Dynamics::Reduced;
     if let Model::Deep { depth } = setup.model {
         if reduced || mirror_check {
             // Both need assumption (A): fail before the run, with the core's message.
             ddln::Reduced::new(&setup.init, depth, setup.d)?;
         }
     } else {
-        for (name, on) in [("reduced", reduced), ("mirror_check", mirror_check)] {
+        for (name, on) in [("dynamics", reduced), ("mirror_check", mirror_check)] {
             if on {
                 return Err(invalid(
                     name,
@@ -520,12 +536,12 @@ pub fn gradient_flow(
         max_steps,
         initial_step,
         max_step,
-        integrator: RkMethod::from_name(method)?,
+        integrator: RkMethod::from_name(integrator)?,
         n_record,
         t_eval,
         loss_tol,
         track_xi: track_xi || mirror_check,
-        reduced,
+        dynamics,
     };
     settings.validate()?;
     let observer = PyObserver::new(
@@ -539,7 +555,6 @@ pub fn gradient_flow(
         atol_rel: rate_atol_rel,
     };
     let mirror = MirrorOptions {
-        reduced,
         check: mirror_check,
     };
     run(py, setup, Method::Flow(settings), check, observer, mirror)
@@ -688,4 +703,16 @@ pub fn _core_defaults() -> Result<String> {
         "lp": mirror["lp"],
     });
     Ok(value.to_string())
+}
+
+/// A serializable core value as a Python dict (one serde -> Python path: JSON, parsed by
+/// Python's `json`).
+fn json_dict<T: serde::Serialize>(py: Python<'_>, value: &T, what: &str) -> Result<Py<PyDict>> {
+    let text = serde_json::to_string(value)
+        .map_err(|e| invalid(what, format!("could not be serialized: {e}")))?;
+    let obj = py.import("json")?.call_method1("loads", (text,))?;
+    Ok(obj
+        .cast_into::<PyDict>()
+        .map_err(pyo3::PyErr::from)?
+        .unbind())
 }

@@ -34,10 +34,10 @@ def test_public_surface():
 def test_python_defaults_are_the_core_defaults():
     core = json.loads(ddln._ddln._core_defaults())
     flow = inspect.signature(ddln.gradient_flow).parameters
-    for name in ("t_end", "rtol", "atol", "max_steps", "initial_step", "max_step",
-                 "n_record", "t_eval", "loss_tol", "track_xi"):
-        assert flow[name].default == core["flow"][name], name
-    assert flow["method"].default == core["flow"]["integrator"]
+    # Every core flow setting is a keyword of the same name with the core's default.
+    for name, value in core["flow"].items():
+        assert flow[name].default == value, name
+        assert flow[name].kind is inspect.Parameter.KEYWORD_ONLY, name
     descent = inspect.signature(ddln.gradient_descent).parameters
     for name in ("lr", "steps", "momentum", "batch_size", "seed", "record_every",
                  "loss_tol", "grad_tol"):
@@ -91,7 +91,9 @@ def test_gradient_flow_run_object(small):
     assert run.xi.shape == (n_t, d)
     assert run.final_theta.shape == (d,) and run.final_layers.shape == (L, d)
     assert run.t_final == 20.0 and "reached t_end" in run.message
-    assert set(run.stats) == {"grad_evals", "steps", "rejected_steps", "max_local_error"}
+    # Every counter of the core's RunStats, none dropped.
+    assert set(run.stats) == {"grad_evals", "steps", "rejected_steps", "max_local_error",
+                              "jacobian_evals", "factorizations", "linear_solves", "stiff_from"}
     assert "Run(method=\"flow\", status=\"Completed\"" in repr(run)
     # Internal consistency, recomputed in numpy from the recorded layers.
     np.testing.assert_allclose(run.theta, np.prod(run.layers, axis=1), rtol=1e-14)
@@ -149,7 +151,7 @@ def test_other_models(small):
     assert run.diagnostics["rate"] is None
     # Logistic loss, labels in {-1, +1}.
     labels = np.sign(y)
-    run = ddln.gradient_flow(X, labels, 0.5 + rng.random((3, 8)), t_end=1.0, loss="logistic", method="bs3")
+    run = ddln.gradient_flow(X, labels, 0.5 + rng.random((3, 8)), t_end=1.0, loss="logistic", integrator="bs3")
     assert run.status == "Completed" and run.diagnostics["rate"] is None
     np.testing.assert_allclose(run.loss[-1], loss_of(X, labels, run.final_theta, "logistic"), rtol=1e-12)
 

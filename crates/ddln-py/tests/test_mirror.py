@@ -207,7 +207,7 @@ def test_implicit_bias_defaults_are_the_core_defaults():
         assert params["lp_tol"].default == core["lp"]["tol"]
         assert params["lp_max_iter"].default == core["lp"]["max_iter"]
     flow = inspect.signature(ddln.gradient_flow).parameters
-    assert flow["reduced"].default is False and flow["mirror_check"].default is False
+    assert flow["dynamics"].default == "auto" and flow["mirror_check"].default is False
 
 
 # --- reduced dynamics and the mirror check --------------------------------------------
@@ -217,9 +217,15 @@ def test_reduced_flow_equals_the_layer_flow():
     X, y = ddln.data.gaussian(6, 9, seed=7)
     U0 = _init(4, 9, 0.8, True, seed=8)
     kw = dict(t_end=10.0, rtol=1e-12, atol=1e-14, n_record=51, track_xi=True)
-    layer = ddln.gradient_flow(X, y, U0, **kw)
-    red = ddln.gradient_flow(X, y, U0, reduced=True, **kw)
-    assert red.reduced and not layer.reduced
+    layer = ddln.gradient_flow(X, y, U0, dynamics="layers", integrator="dopri5", **kw)
+    red = ddln.gradient_flow(X, y, U0, dynamics="reduced", integrator="dopri5", **kw)
+    assert red.dynamics == "reduced" and layer.dynamics == "layers"
+    # The default (dynamics="auto", integrator="auto") picks the reduced dynamics here and
+    # says why; the layer ODE at rtol 1e-12 is the reference for it too.
+    auto = ddln.gradient_flow(X, y, U0, **kw)
+    assert auto.dynamics == "reduced" and "assumption (A)" in auto.solver["dynamics_reason"]
+    assert auto.solver["integrator"] == "auto" and auto.solver["methods"][0] == "dopri5"
+    np.testing.assert_allclose(auto.layers, layer.layers, rtol=1e-8, atol=1e-10)
     assert red.status == layer.status == "Completed"
     np.testing.assert_array_equal(red.t, layer.t)
     for name in ("layers", "theta", "xi", "loss"):
@@ -285,7 +291,7 @@ def test_tie_in_the_init_names_the_coordinates():
     U0[2, 4] = 0.0  # coordinate 4: layers 1 and 3 both zero
     X, y = ddln.data.gaussian(3, 6, seed=0)
     for call in (lambda: ddln.entropy(U0), lambda: ddln.implicit_bias(X, y, U0),
-                 lambda: ddln.gradient_flow(X, y, U0, reduced=True),
+                 lambda: ddln.gradient_flow(X, y, U0, dynamics="reduced"),
                  lambda: ddln.gradient_flow(X, y, U0, mirror_check=True)):
         with pytest.raises(ddln.DdlnError, match=r"assumption \(A\) fails at coordinates \[2, 4\]"):
             call()
@@ -309,8 +315,8 @@ def test_other_bad_inputs():
         ddln.implicit_bias(X, y, U0, boundary_fraction=1.5)
     with pytest.raises(ddln.DdlnError, match="lp_tol"):
         ddln.implicit_bias(X, y, U0, lp_tol=0.0)
-    with pytest.raises(ddln.DdlnError, match="reduced.*model='deep'"):
-        ddln.gradient_flow(X, y, np.ones((1, 6)), model="redundant", power=2, reduced=True)
+    with pytest.raises(ddln.DdlnError, match="dynamics.*model='deep'"):
+        ddln.gradient_flow(X, y, np.ones((1, 6)), model="redundant", power=2, dynamics="reduced")
     # The mirror check needs xi(t) and a flow run.
     run = ddln.gradient_flow(X, y, U0, t_end=1.0)
     with pytest.raises(ddln.DdlnError, match="track_xi"):

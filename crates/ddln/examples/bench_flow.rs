@@ -15,7 +15,7 @@ use std::time::Instant;
 use ddln::mirror::PredictSettings;
 use ddln::optim::linalg::DiagLowRank;
 use ddln::recipes::{gaussian_data, sparse_recovery, InitRecipe, InitShape};
-use ddln::{predict, reduced_flow, FlowSettings, Loss, Model, Problem, RkMethod};
+use ddln::{gradient_flow, predict, Dynamics, FlowSettings, Loss, Model, Problem, RkMethod};
 
 /// Tolerance of the reference trajectory: its global error (~1e-8 or better, checked
 /// against dopri5 at 1e-12 where that finishes, and reported) is two orders below the
@@ -141,11 +141,11 @@ fn gen(dir: &Path, quick: bool) {
         let l_star = if s.n < s.d {
             0.0
         } else {
-            let long = reduced_flow(
+            let long = gradient_flow(
                 &p,
-                s.depth,
+                Model::deep(s.depth),
                 &s.init,
-                &settings(1e6, &[1e6], RkMethod::Auto, 1e-12),
+                &reduced(&settings(1e6, &[1e6], RkMethod::Auto, 1e-12)),
                 &mut (),
             )
             .unwrap();
@@ -153,7 +153,7 @@ fn gen(dir: &Path, quick: bool) {
         };
         let mut hs = settings(1e9, &[1e9], RkMethod::Auto, 1e-10);
         hs.loss_tol = Some(l_star + 1e-10 * (loss0 - l_star));
-        let h = reduced_flow(&p, s.depth, &s.init, &hs, &mut ()).unwrap();
+        let h = gradient_flow(&p, Model::deep(s.depth), &s.init, &reduced(&hs), &mut ()).unwrap();
         let t_end = h.t_final;
         let t_eval: Vec<f64> = (0..=10)
             .map(|k| {
@@ -165,11 +165,11 @@ fn gen(dir: &Path, quick: bool) {
             })
             .collect();
         let start = Instant::now();
-        let reference = reduced_flow(
+        let reference = gradient_flow(
             &p,
-            s.depth,
+            Model::deep(s.depth),
             &s.init,
-            &settings(t_end, &t_eval, RkMethod::Rodas, REF_RTOL),
+            &reduced(&settings(t_end, &t_eval, RkMethod::Rodas, REF_RTOL)),
             &mut (),
         )
         .unwrap();
@@ -178,7 +178,8 @@ fn gen(dir: &Path, quick: bool) {
         // the whole harness under 15 minutes; a capped check is reported as such).
         let mut xs = settings(t_end, &t_eval, RkMethod::Dopri5, 1e-12);
         xs.max_steps = 150_000;
-        let check = reduced_flow(&p, s.depth, &s.init, &xs, &mut ()).unwrap();
+        let check =
+            gradient_flow(&p, Model::deep(s.depth), &s.init, &reduced(&xs), &mut ()).unwrap();
         let cross = if check.status.is_success() {
             let mut worst = 0.0f64;
             for k in 0..t_eval.len() {
@@ -306,11 +307,11 @@ fn ours(dir: &Path, method: &str, x: f64) {
             }
             m => {
                 let method = RkMethod::from_name(m).unwrap();
-                let run = reduced_flow(
+                let run = gradient_flow(
                     &l.p,
-                    l.depth,
+                    Model::deep(l.depth),
                     &l.init,
-                    &settings(t_end, &l.t_eval, method, x),
+                    &reduced(&settings(t_end, &l.t_eval, method, x)),
                     &mut (),
                 )
                 .unwrap();
@@ -453,5 +454,13 @@ fn main() {
             eprintln!("usage: bench_flow gen <dir> [--quick] | ours <problem dir> <method> <rtol or step> | kernel <n> <d>");
             std::process::exit(2);
         }
+    }
+}
+
+/// `settings` with the reduced dynamics (deep model under assumption (A)).
+fn reduced(settings: &FlowSettings) -> FlowSettings {
+    FlowSettings {
+        dynamics: Dynamics::Reduced,
+        ..settings.clone()
     }
 }

@@ -41,15 +41,13 @@ pub mod vector;
 
 pub use error::{DdlnError, Result};
 pub use loss::Loss;
-pub use mirror::{
-    predict, reduced_flow, Entropy, PredictSettings, PredictStatus, Prediction, Reduced,
-};
+pub use mirror::{predict, Entropy, PredictSettings, PredictStatus, Prediction};
 pub use observe::{Control, FnObserver, Observer, StepView};
 pub use optim::{
-    descent, gradient_flow, DescentSettings, FlowSettings, RkMethod, RkSettings, Run, RunStats,
-    Schedule, Status, Trajectory,
+    descent, gradient_flow, DescentSettings, Dynamics, FlowSettings, RkMethod, RkSettings, Run,
+    RunStats, Schedule, Status, Trajectory,
 };
-pub use param::Model;
+pub use param::{Model, Reduced};
 pub use problem::{Problem, Threading};
 pub use theory::{Diagnostics, RateCheck};
 pub use train::{train, Method, Report};

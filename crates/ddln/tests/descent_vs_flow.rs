@@ -4,7 +4,7 @@
 
 mod common;
 
-use ddln::{descent, gradient_flow, DescentSettings, FlowSettings, Model};
+use ddln::{descent, gradient_flow, DescentSettings, Dynamics, FlowSettings, Model, RkMethod};
 
 #[test]
 fn descent_error_is_first_order_in_the_step() {
@@ -16,6 +16,8 @@ fn descent_error_is_first_order_in_the_step() {
         t_end,
         rtol: 1e-12,
         atol: 1e-14,
+        dynamics: Dynamics::Layers,
+        integrator: RkMethod::Dopri5,
         ..FlowSettings::default()
     };
     let reference = gradient_flow(&problem, Model::deep(depth), &init, &flow, &mut ()).unwrap();

@@ -10,7 +10,7 @@
 
 mod common;
 
-use ddln::{gradient_flow, FlowSettings, Loss, Model, Problem};
+use ddln::{gradient_flow, Dynamics, FlowSettings, Loss, Model, Problem, RkMethod};
 
 /// Time for the scalar flow to go from `th0` to `th` (same side of `y`, no crossing of `y`).
 /// From `int dth / ((th - y) sqrt(th^2 + b^2)) = -ln|(y th + b^2 + c sqrt(th^2 + b^2)) / (th - y)| / c`,
@@ -59,6 +59,8 @@ fn l2_identity_design_matches_separable_closed_form() {
         n_record: 121,
         rtol: 1e-12,
         atol: 1e-15,
+        dynamics: Dynamics::Layers,
+        integrator: RkMethod::Dopri5,
         ..FlowSettings::default()
     };
     let run = gradient_flow(&problem, Model::deep(2), &init, &settings, &mut ()).unwrap();
@@ -99,6 +101,8 @@ fn l2_random_design_matches_paper_eq17() {
         track_xi: true,
         rtol: 1e-12,
         atol: 1e-15,
+        dynamics: Dynamics::Layers,
+        integrator: RkMethod::Dopri5,
         ..FlowSettings::default()
     };
     let run = gradient_flow(&problem, Model::deep(2), &init, &settings, &mut ()).unwrap();

@@ -1,4 +1,4 @@
-//! The appendix closed forms against (a) the general DDLN formulas of MATH.md section 5
+//! The appendix closed forms against (a) the general DDLN formulas of docs/math.md section 5
 //! (L = 2), and (b) simulated trajectories of the layer ODE with xi(t) integrated
 //! alongside at rtol 1e-12 (the independent reference for which version is right).
 //! The printed numbers are quoted in docs/paper-errata.md.
@@ -10,7 +10,7 @@ use ddln::mirror::{
     TwoLayerClosedForm,
 };
 use ddln::recipes::{gaussian_data, InitRecipe, InitShape};
-use ddln::{gradient_flow, Entropy, FlowSettings, Loss, Model, Problem};
+use ddln::{gradient_flow, Dynamics, Entropy, FlowSettings, Loss, Model, Problem, RkMethod};
 
 fn tight(t_end: f64, loss_tol: Option<f64>) -> FlowSettings {
     FlowSettings {
@@ -20,6 +20,8 @@ fn tight(t_end: f64, loss_tol: Option<f64>) -> FlowSettings {
         loss_tol,
         rtol: 1e-12,
         atol: 1e-14,
+        dynamics: Dynamics::Layers,
+        integrator: RkMethod::Dopri5,
         ..FlowSettings::default()
     }
 }

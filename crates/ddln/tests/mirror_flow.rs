@@ -4,7 +4,7 @@
 //! formulas for F, phi^{-1} and of the reduction.
 
 use ddln::recipes::{gaussian_data, InitRecipe, InitShape};
-use ddln::{gradient_flow, reduced_flow, Entropy, FlowSettings, Loss, Model, Problem};
+use ddln::{gradient_flow, Dynamics, Entropy, FlowSettings, Loss, Model, Problem, RkMethod};
 
 fn problem(n: usize, d: usize, seed: u64) -> Problem {
     let (x, y) = gaussian_data(n, d, seed);
@@ -30,6 +30,8 @@ fn tight(t_end: f64) -> FlowSettings {
         n_record: 41,
         rtol: 1e-12,
         atol: 1e-14,
+        dynamics: Dynamics::Layers,
+        integrator: RkMethod::Dopri5,
         ..FlowSettings::default()
     }
 }
@@ -93,7 +95,8 @@ fn reduced_mode_matches_the_layer_flow() {
         let u0 = init(depth, d, scale, zero_first, 70 + k as u64);
         let settings = tight(8.0);
         let layer = gradient_flow(&p, Model::deep(depth), &u0, &settings, &mut ()).unwrap();
-        let reduced = reduced_flow(&p, depth, &u0, &settings, &mut ()).unwrap();
+        let reduced =
+            gradient_flow(&p, Model::deep(depth), &u0, &reduced(&settings), &mut ()).unwrap();
         assert_eq!(layer.trajectory.len(), reduced.trajectory.len());
         assert_eq!(reduced.final_state.len(), depth * d);
         let diff = |a: &[f64], b: &[f64]| {
@@ -137,7 +140,7 @@ fn train_reduced_matches_train() {
     )
     .unwrap();
     let reduced_settings = Method::Flow(FlowSettings {
-        reduced: true,
+        dynamics: Dynamics::Reduced,
         ..settings.clone()
     });
     let train_reduced = |u: &[f64]| {
@@ -168,4 +171,12 @@ fn train_reduced_matches_train() {
     let mut tie = u0.clone();
     tie[d] = 0.0; // u^2_0 = u^1_0 = 0: two minimal layers at coordinate 0
     assert!(train_reduced(&tie).is_err());
+}
+
+/// `settings` with the reduced dynamics (deep model under assumption (A)).
+fn reduced(settings: &FlowSettings) -> FlowSettings {
+    FlowSettings {
+        dynamics: Dynamics::Reduced,
+        ..settings.clone()
+    }
 }

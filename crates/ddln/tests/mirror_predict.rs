@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use ddln::mirror::{predict, PredictSettings, PredictStatus};
 use ddln::recipes::{gaussian_data, InitRecipe, InitShape};
-use ddln::{reduced_flow, FlowSettings, Loss, Problem};
+use ddln::{gradient_flow, Dynamics, FlowSettings, Loss, Model, Problem};
 
 fn rel_dist(a: &[f64], b: &[f64]) -> f64 {
     let num: f64 = a
@@ -72,7 +72,14 @@ fn predictor_matches_simulated_limits_on_random_problems() {
             ..FlowSettings::default()
         };
         let start = Instant::now();
-        let run = reduced_flow(&problem, depth, &init, &flow, &mut ()).unwrap();
+        let run = gradient_flow(
+            &problem,
+            Model::deep(depth),
+            &init,
+            &reduced(&flow),
+            &mut (),
+        )
+        .unwrap();
         let sim_s = start.elapsed().as_secs_f64();
         let start = Instant::now();
         let pred = predict(&problem, &init, depth, &settings).unwrap();
@@ -137,5 +144,13 @@ fn bad_init_is_an_error() {
     match predict(&problem, &init, 2, &PredictSettings::default()) {
         Err(ddln::DdlnError::AssumptionA { coordinates }) => assert_eq!(coordinates, vec![1, 2, 3]),
         other => panic!("expected AssumptionA, got {other:?}"),
+    }
+}
+
+/// `settings` with the reduced dynamics (deep model under assumption (A)).
+fn reduced(settings: &FlowSettings) -> FlowSettings {
+    FlowSettings {
+        dynamics: Dynamics::Reduced,
+        ..settings.clone()
     }
 }

@@ -5,7 +5,7 @@
 mod common;
 
 use ddln::theory::LayerWatch;
-use ddln::{gradient_flow, train, FlowSettings, Method, Model, RateCheck};
+use ddln::{gradient_flow, train, Dynamics, FlowSettings, Method, Model, RateCheck, RkMethod};
 use proptest::prelude::*;
 
 fn tight(t_end: f64) -> FlowSettings {
@@ -13,6 +13,8 @@ fn tight(t_end: f64) -> FlowSettings {
         t_end,
         rtol: 1e-12,
         atol: 1e-14,
+        dynamics: Dynamics::Layers,
+        integrator: RkMethod::Dopri5,
         ..FlowSettings::default()
     }
 }
@@ -67,7 +69,7 @@ proptest! {
         let (n, d) = (6, 5);
         let problem = common::random_problem(n, d, seed);
         let init = common::random_init(depth, d, scale, seed + 1);
-        let settings = FlowSettings { t_end: 20.0, rtol: 1e-9, atol: 1e-12, ..FlowSettings::default() };
+        let settings = FlowSettings { t_end: 20.0, rtol: 1e-9, atol: 1e-12, dynamics: Dynamics::Layers, integrator: RkMethod::Dopri5, ..FlowSettings::default() };
         let report = train(&problem, Model::deep(depth), &init, &Method::Flow(settings), &RateCheck::default(), &mut ()).unwrap();
         let a = report.diagnostics.assumption_a.unwrap();
         prop_assert!(a.holds);
@@ -112,7 +114,7 @@ fn reduced_mode_follows_the_layer_flow() {
     let init = common::random_init(4, 4, 0.7, 18);
     let full = gradient_flow(&problem, Model::deep(4), &init, &tight(10.0), &mut ()).unwrap();
     let settings = FlowSettings {
-        reduced: true,
+        dynamics: Dynamics::Reduced,
         ..tight(10.0)
     };
     let reduced = gradient_flow(&problem, Model::deep(4), &init, &settings, &mut ()).unwrap();

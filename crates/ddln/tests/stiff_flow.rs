@@ -1,11 +1,11 @@
 //! Stiff (RODAS4) and automatic integration of the reduced dynamics against the explicit
-//! reference: `reduced_flow` with Dormand-Prince at rtol 1e-12 (itself checked against the
+//! reference: the reduced dynamics with Dormand-Prince at rtol 1e-12 (itself checked against the
 //! layer ODE in `mirror_flow.rs`), through sign changes of the minimal layer.
 
 mod common;
 
 use common::{max_rel_diff, random_init, random_problem};
-use ddln::{gradient_flow, reduced_flow, DdlnError, FlowSettings, Model, RkMethod};
+use ddln::{gradient_flow, Dynamics, FlowSettings, Model, RkMethod};
 
 fn settings(t_end: f64, integrator: RkMethod, rtol: f64) -> FlowSettings {
     FlowSettings {
@@ -45,19 +45,19 @@ fn rodas_matches_dopri5_through_sign_changes() {
     for depth in [2, 3, 4] {
         let p = random_problem(n, d, 11 + depth as u64);
         let init = random_init(depth, d, 0.5, 40 + depth as u64);
-        let reference = reduced_flow(
+        let reference = gradient_flow(
             &p,
-            depth,
+            Model::deep(depth),
             &init,
-            &settings(20.0, RkMethod::Dopri5, 1e-12),
+            &reduced(&settings(20.0, RkMethod::Dopri5, 1e-12)),
             &mut (),
         )
         .unwrap();
-        let stiff = reduced_flow(
+        let stiff = gradient_flow(
             &p,
-            depth,
+            Model::deep(depth),
             &init,
-            &settings(20.0, RkMethod::Rodas, 1e-10),
+            &reduced(&settings(20.0, RkMethod::Rodas, 1e-10)),
             &mut (),
         )
         .unwrap();
@@ -91,19 +91,19 @@ fn auto_switches_when_stiff_and_matches() {
     let p = random_problem(n, d, 3);
     let init = random_init(depth, d, 0.1, 8);
     let t_end = 4000.0;
-    let reference = reduced_flow(
+    let reference = gradient_flow(
         &p,
-        depth,
+        Model::deep(depth),
         &init,
-        &settings(t_end, RkMethod::Dopri5, 1e-12),
+        &reduced(&settings(t_end, RkMethod::Dopri5, 1e-12)),
         &mut (),
     )
     .unwrap();
-    let auto = reduced_flow(
+    let auto = gradient_flow(
         &p,
-        depth,
+        Model::deep(depth),
         &init,
-        &settings(t_end, RkMethod::Auto, 1e-10),
+        &reduced(&settings(t_end, RkMethod::Auto, 1e-10)),
         &mut (),
     )
     .unwrap();
@@ -132,8 +132,9 @@ fn rodas_tracks_xi() {
     s_ref.track_xi = true;
     let mut s_stiff = settings(10.0, RkMethod::Rodas, 1e-10);
     s_stiff.track_xi = true;
-    let reference = reduced_flow(&p, depth, &init, &s_ref, &mut ()).unwrap();
-    let stiff = reduced_flow(&p, depth, &init, &s_stiff, &mut ()).unwrap();
+    let reference =
+        gradient_flow(&p, Model::deep(depth), &init, &reduced(&s_ref), &mut ()).unwrap();
+    let stiff = gradient_flow(&p, Model::deep(depth), &init, &reduced(&s_stiff), &mut ()).unwrap();
     let dx = max_rel_diff(
         stiff.trajectory.xi.as_ref().unwrap(),
         reference.trajectory.xi.as_ref().unwrap(),
@@ -143,34 +144,10 @@ fn rodas_tracks_xi() {
     assert!(dx < 1e-8, "xi: {dx:e}");
 }
 
-/// The layer ODE has no structured Jacobian yet: `rodas` there is an error naming the
-/// field and the fix; `auto` runs the explicit method.
-#[test]
-fn rodas_on_layer_ode_is_an_error_and_auto_runs() {
-    let p = random_problem(4, 6, 1);
-    let init = random_init(2, 6, 0.5, 2);
-    let err = gradient_flow(
-        &p,
-        Model::deep(2),
-        &init,
-        &settings(1.0, RkMethod::Rodas, 1e-8),
-        &mut (),
-    )
-    .unwrap_err();
-    match err {
-        DdlnError::Invalid { field, message } => {
-            assert_eq!(field, "integrator");
-            assert!(message.contains("reduced = true"));
-        }
-        other => panic!("unexpected error {other:?}"),
+/// `settings` with the reduced dynamics (deep model under assumption (A)).
+fn reduced(settings: &FlowSettings) -> FlowSettings {
+    FlowSettings {
+        dynamics: Dynamics::Reduced,
+        ..settings.clone()
     }
-    let run = gradient_flow(
-        &p,
-        Model::deep(2),
-        &init,
-        &settings(1.0, RkMethod::Auto, 1e-8),
-        &mut (),
-    )
-    .unwrap();
-    assert!(run.status.is_success());
 }

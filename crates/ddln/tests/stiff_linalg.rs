@@ -5,8 +5,8 @@
 
 mod common;
 
-use ddln::mirror::ReducedSystem;
 use ddln::optim::linalg::{DiagLowRank, SolveMode};
+use ddln::optim::ReducedSystem;
 use ddln::optim::{integrate_stiff, Hooks, OdeSystem, RkSettings, RosenbrockTableau, StiffSystem};
 use ddln::{Loss, Problem, Reduced};
 

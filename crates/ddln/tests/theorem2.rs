@@ -6,7 +6,7 @@ mod common;
 
 use ddln::recipes::{gaussian_data, InitRecipe};
 use ddln::theory::{pl_constants, rate_report, RateCheck};
-use ddln::{train, FlowSettings, Loss, Method, Model, Problem};
+use ddln::{train, Dynamics, FlowSettings, Loss, Method, Model, Problem, RkMethod};
 
 /// Solves `A x = b` (A symmetric positive definite, small) by Gaussian elimination.
 fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
@@ -102,6 +102,8 @@ fn bound_holds_on_the_figure4_setup_and_rates_grow_with_scale() {
         n_record: 101,
         rtol: 1e-11,
         atol: 1e-14,
+        dynamics: Dynamics::Layers,
+        integrator: RkMethod::Dopri5,
         ..FlowSettings::default()
     };
     let mut sigmas = Vec::new();
@@ -157,6 +159,8 @@ fn bound_holds_on_random_problems() {
             t_end: 10.0,
             rtol: 1e-11,
             atol: 1e-14,
+            dynamics: Dynamics::Layers,
+            integrator: RkMethod::Dopri5,
             ..FlowSettings::default()
         };
         let report = train(

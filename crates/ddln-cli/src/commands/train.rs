@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 use ddln::mirror::{mirror_check, PredictSettings};
-use ddln::{train, DescentSettings, FlowSettings, Method, Model, RkMethod};
+use ddln::{train, DescentSettings, Dynamics, FlowSettings, Method, Model, RkMethod};
 
 use super::source::SourceArgs;
 use crate::config::TrainConfig;
@@ -44,17 +44,18 @@ pub struct TrainArgs {
     /// Flow: absolute tolerance of each step (default 1e-12).
     #[arg(long)]
     pub atol: Option<f64>,
-    /// Flow: integrator, `dopri5` (default), `bs3`, or with --reduced also `rodas` (stiff,
-    /// RODAS4) and `auto` (dopri5, switching to RODAS4 once the flow turns stiff).
+    /// Flow: integrator: `auto` (default: dopri5, switching to the stiff RODAS4 once the
+    /// flow turns stiff), `dopri5`, `bs3` or `rodas`.
     #[arg(long)]
     pub integrator: Option<String>,
     /// Flow: number of evenly spaced recorded times (default 201).
     #[arg(long)]
     pub n_record: Option<usize>,
-    /// Flow: integrate the reduced d-dimensional dynamics of the minimal layers (deep model,
-    /// assumption (A)); the other layers follow from the conservation law.
+    /// Flow: the variables integrated: `auto` (default: `reduced` for the deep model when
+    /// the init satisfies assumption (A), `layers` otherwise), `layers` (every layer entry)
+    /// or `reduced` (the d minimal layers; the others follow from the conservation law).
     #[arg(long)]
-    pub reduced: bool,
+    pub dynamics: Option<String>,
     /// GD: stop once the norm of the layer gradient is at most this (status Converged).
     #[arg(long)]
     pub grad_tol: Option<f64>,
@@ -123,7 +124,9 @@ impl TrainArgs {
                 s.n_record = self.n_record.unwrap_or(s.n_record);
                 s.loss_tol = self.loss_tol.or(s.loss_tol);
                 s.track_xi |= self.mirror_check;
-                s.reduced |= self.reduced;
+                if let Some(name) = &self.dynamics {
+                    s.dynamics = Dynamics::from_name(name)?;
+                }
                 if self.grad_tol.is_some() {
                     bail!("--grad-tol belongs to --method gd (the flow stops on --loss-tol or --t-end)");
                 }
@@ -149,8 +152,8 @@ impl TrainArgs {
                 s.record_every = self.record_every.unwrap_or(s.record_every);
                 s.loss_tol = self.loss_tol.or(s.loss_tol);
                 s.grad_tol = self.grad_tol.or(s.grad_tol);
-                if self.reduced {
-                    bail!("--reduced is an integration mode of --method flow");
+                if self.dynamics.is_some() {
+                    bail!("--dynamics is an integration mode of --method flow");
                 }
             }
         }

@@ -34,6 +34,7 @@ impl Experiment for Figure3 {
             n_record: if options.quick { 121 } else { 601 },
             rtol: 1e-10,
             atol: 1e-12,
+            dynamics: ddln::Dynamics::Layers,
             ..FlowSettings::default()
         };
         // The paper shows a coordinate whose minimal layer crosses zero; take the first

@@ -8,12 +8,10 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Result;
-use ddln::mirror::{
-    predict, reduced_flow, rich_to_kernel_sweep, LpSettings, PredictSettings, PredictStatus,
-};
+use ddln::mirror::{predict, rich_to_kernel_sweep, LpSettings, PredictSettings, PredictStatus};
 use ddln::recipes::{sparse_recovery, InitRecipe, InitShape};
 use ddln::vector::{distance, norm};
-use ddln::{FlowSettings, Loss, Problem, Status};
+use ddln::{gradient_flow, Dynamics, FlowSettings, Loss, Model, Problem, Status};
 use serde_json::json;
 
 use super::{Claim, Experiment, Options, Outcome};
@@ -107,7 +105,13 @@ impl Experiment for RichKernel {
                 }
                 .draw(d)?;
                 let t0 = Instant::now();
-                let run = reduced_flow(&problem, depth, &init, &flow, &mut ())?;
+                let run = gradient_flow(
+                    &problem,
+                    Model::deep(depth),
+                    &init,
+                    &reduced(&flow),
+                    &mut (),
+                )?;
                 let sim_seconds = t0.elapsed().as_secs_f64();
                 let t1 = Instant::now();
                 let pred = predict(&problem, &init, depth, &settings)?;
@@ -268,5 +272,13 @@ impl Experiment for RichKernel {
                 "confirmations": confirmations, "flow": flow,
             }),
         })
+    }
+}
+
+/// `settings` with the reduced dynamics (deep model under assumption (A)).
+fn reduced(settings: &FlowSettings) -> FlowSettings {
+    FlowSettings {
+        dynamics: Dynamics::Reduced,
+        ..settings.clone()
     }
 }

@@ -21,7 +21,7 @@ Quick start::
 
 Contents:
 
-* :func:`gradient_flow` (``reduced=True`` integrates the reduced dynamics,
+* :func:`gradient_flow` (``dynamics="reduced"`` integrates the reduced dynamics,
   ``mirror_check=True`` checks the run against the mirror map), :func:`gradient_descent`
   -> :class:`Run`
 * The mirror map of the init: :func:`implicit_bias` -> :class:`Prediction` (theta_inf =

@@ -46,7 +46,7 @@ class Run:
     @property
     def message(self) -> str: ...
     @property
-    def stats(self) -> dict[str, float]: ...
+    def stats(self) -> dict[str, float | None]: ...
     @property
     def diagnostics(self) -> dict[str, Any]: ...
     @property
@@ -54,7 +54,9 @@ class Run:
     @property
     def model(self) -> str: ...
     @property
-    def reduced(self) -> bool: ...
+    def dynamics(self) -> Literal["layers", "reduced"] | None: ...
+    @property
+    def solver(self) -> dict[str, Any] | None: ...
     @property
     def mirror_check(self) -> dict[str, Any] | None: ...
 
@@ -71,7 +73,7 @@ def gradient_flow(
     loss: Literal["square", "logistic"] = "square",
     model: Literal["deep", "redundant", "signed"] = "deep",
     power: int | None = None,
-    method: Literal["dopri5", "bs3"] = "dopri5",
+    integrator: Literal["auto", "dopri5", "bs3", "rodas"] = "auto",
     track_xi: bool = False,
     loss_tol: float | None = None,
     max_steps: int = 10_000_000,
@@ -82,7 +84,7 @@ def gradient_flow(
     on_step: OnStep | None = None,
     callback_every: int = 1,
     progress: bool = False,
-    reduced: bool = False,
+    dynamics: Literal["auto", "layers", "reduced"] = "auto",
     mirror_check: bool = False,
 ) -> Run: ...
 def gradient_descent(

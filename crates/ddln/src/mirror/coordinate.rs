@@ -1,5 +1,5 @@
 //! One coordinate of the mirror map: `F(v) = int_{v0}^{v} dw / P(w)`, its inverse and
-//! its limits `F(±inf)` (MATH.md section 5).
+//! its limits `F(±inf)` (docs/math.md section 5).
 //!
 //! With `c = sqrt(D_min)` and `w = c sinh(sigma)`, the factor of `P` with the smallest
 //! gap cancels `dw` exactly and

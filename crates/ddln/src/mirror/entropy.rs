@@ -1,5 +1,5 @@
 //! The entropy `Q` of a DDLN init: gradient flow on the layers is the mirror flow
-//! `d/dt grad Q(theta(t)) = -grad L(theta(t))` (MATH.md section 5).
+//! `d/dt grad Q(theta(t)) = -grad L(theta(t))` (docs/math.md section 5).
 //!
 //! Coordinate-wise, with `v = phi^{-1}(theta)` ([`Reduced::phi_inv`]):
 //!
@@ -18,7 +18,7 @@
 use crate::error::Result;
 
 use super::coordinate::DualCoordinate;
-use super::reduced::Reduced;
+use crate::param::Reduced;
 
 /// The entropy (mirror potential) of a DDLN init satisfying assumption (A).
 #[derive(Debug, Clone)]
@@ -55,7 +55,7 @@ impl Entropy {
         self.reduced.depth()
     }
 
-    /// `F_i(v) = int_{v0_i}^{v} dw / P_i(w)` (relative accuracy ~1e-14; `±F_i(±inf)`
+    /// `F_i(v) = int_{v0_i}^{v} dw / P_i(w)` (relative accuracy ~1e-14; `F_i(±inf)`
     /// for `v = ±inf`).
     pub fn f(&self, i: usize, v: f64) -> f64 {
         self.coords[i].f_of_v(v, self.reduced.v0()[i])

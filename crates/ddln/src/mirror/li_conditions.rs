@@ -1,4 +1,4 @@
-//! Numeric check of the conditions of Li et al. (2022) used by Theorem 1 (MATH.md
+//! Numeric check of the conditions of Li et al. (2022) used by Theorem 1 (docs/math.md
 //! section 8, paper appendix A.4), for `G_i(w) = prod_j w_i^j`.
 //!
 //! The check is generic: it builds the dense gradients `grad G_i` (length `L d`) and

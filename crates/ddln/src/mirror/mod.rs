@@ -1,7 +1,7 @@
-//! The explicit mirror map of a DDLN (MATH.md sections 4, 5, 7, 8).
+//! The explicit mirror map of a DDLN (docs/math.md sections 4, 5, 7, 8).
 //!
-//! * [`reduced`]: under assumption (A) every layer is a function of the minimal one, `v`:
-//!   `P`, `phi`, `phi^{-1}`, `M`; [`reduced_flow`] integrates gradient flow in `v`;
+//! * the reduced form of an init under assumption (A) ([`crate::param::Reduced`]: every
+//!   layer a function of the minimal one, `v`) is the parameterization all of it builds on;
 //! * [`entropy`]: `F`, `Psi`, `Q`, `grad Q`, `Q''` and the dual box of any init;
 //! * [`closed_form`]: the paper's appendix A.1-A.3 formulas, as verified
 //!   (see `docs/paper-errata.md`);
@@ -21,8 +21,6 @@ mod map;
 pub mod predict;
 mod quadrature;
 mod range;
-pub mod reduced;
-mod reduced_flow;
 pub mod small_init;
 pub mod sweep;
 
@@ -33,7 +31,5 @@ pub use entropy::Entropy;
 pub use li_conditions::{li_conditions, LiReport};
 pub use map::MirrorMap;
 pub use predict::{predict, predict_with, PredictSettings, PredictStatus, Prediction};
-pub use reduced::Reduced;
-pub use reduced_flow::{reduced_flow, ReducedSystem};
 pub use small_init::{small_init_limit, small_init_weights, SmallInitLimit};
 pub use sweep::{rich_to_kernel_sweep, Sweep, SweepPoint};

@@ -1,4 +1,4 @@
-//! Where gradient flow ends without simulating it (MATH.md section 7):
+//! Where gradient flow ends without simulating it (docs/math.md section 7):
 //! `theta_inf = argmin { Q(theta) : X theta = y }`, through Newton's method on the concave
 //! dual `nu -> <nu, y> - sum_i Q_i^*((X^T nu)_i)`:
 //!
@@ -44,7 +44,7 @@ pub struct PredictSettings {
     /// `range_rtol ||y||` (default 1e-9).
     pub range_rtol: f64,
     /// When the f64 floor stops Newton above `tol ||y||`, the result still counts as
-    /// converged only if `||X theta - y|| <= floor_rtol ||y||` (default 1e-8); otherwise
+    /// converged only if `||X theta - y|| <= floor_rtol ||y||` (default 1e-6); otherwise
     /// the status is `PrecisionLimited` (the init is too small for f64 to resolve the limit).
     pub floor_rtol: f64,
 }

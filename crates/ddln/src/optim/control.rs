@@ -1,8 +1,8 @@
 //! Step-size control and bookkeeping shared by the explicit Runge-Kutta and the
 //! Rosenbrock integrators.
 
-use super::rk::{Hooks, Outcome, RkSettings};
-use super::{RunStats, Status};
+use super::ode::{Hooks, Outcome, RkSettings};
+use super::run::{RunStats, Status};
 use crate::observe::{Control, Observer, StepView};
 
 /// An [`Outcome`] that did not hand over to another integrator.
@@ -14,6 +14,8 @@ pub(super) fn finish(status: Status, t: f64, message: String, stats: RunStats) -
         stats,
         stiff_at: None,
         last_step: f64::NAN,
+        methods: Vec::new(),
+        switch_reason: None,
     }
 }
 

@@ -5,7 +5,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
-use super::{Run, RunStats, Status, Trajectory};
+use super::run::{Run, RunStats, Status, Trajectory};
 use crate::error::{check_positive, DdlnError, Result};
 use crate::observe::{Control, Observer, StepView};
 use crate::param::Model;
@@ -255,5 +255,6 @@ pub fn descent<O: Observer>(
         final_loss,
         trajectory: traj,
         stats,
+        solver: None,
     })
 }

@@ -1,16 +1,60 @@
-//! Gradient flow on the layers (paper eq. 5), `dw/dt = -J_G(w)^T grad L(G(w))`, by an
-//! adaptive Runge-Kutta method, optionally with the dual variable
-//! `xi(t) = -int_0^t grad L(theta(s)) ds` integrated alongside (for the mirror check).
+//! Gradient flow (paper eq. 5), `dw/dt = -J_G(w)^T grad L(G(w))`: its settings, the
+//! choice of the variables it integrates ([`Dynamics`]: all layers, or the reduced
+//! dynamics of the minimal layers under assumption (A)), and the one driver that runs
+//! either through the integrator dispatch and records the same [`Run`], optionally with
+//! the dual variable `xi(t) = -int_0^t grad L(theta(s)) ds` alongside (for the mirror check).
 
 use serde::{Deserialize, Serialize};
 
-use super::rk::{integrate, Hooks, OdeSystem, RkSettings};
+use super::integrate::integrate;
+use super::layer_system::LayerSystem;
+use super::ode::{Hooks, RkSettings, StiffSystem};
+use super::reduced_system::ReducedSystem;
+use super::run::{linspace, FlowSolver, Run, Trajectory};
 use super::tableau::RkMethod;
-use super::{linspace, Run, Trajectory};
 use crate::error::{check_finite, check_positive, DdlnError, Result};
-use crate::observe::Observer;
-use crate::param::Model;
+use crate::observe::{Control, Observer, StepView};
+use crate::param::{Model, Reduced};
 use crate::problem::Problem;
+
+/// Which variables gradient flow integrates (serde and CLI names in parentheses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Dynamics {
+    /// `auto` (default): the reduced dynamics for the deep model when the init satisfies
+    /// assumption (A), the layer ODE otherwise; the run's `solver` says which and why.
+    #[default]
+    Auto,
+    /// `layers`: all `rows x d` layer entries (any model, any init).
+    Layers,
+    /// `reduced`: the `d` minimal layers, `dv/dt = -P(v) g(phi(v))` (deep model under
+    /// assumption (A) only; the same trajectories, docs/math.md section 4).
+    Reduced,
+}
+
+impl Dynamics {
+    /// The name used in configs, on the command line and in Python.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Dynamics::Auto => "auto",
+            Dynamics::Layers => "layers",
+            Dynamics::Reduced => "reduced",
+        }
+    }
+
+    /// Parses `"auto"`, `"layers"` or `"reduced"`.
+    pub fn from_name(name: &str) -> Result<Self> {
+        match name {
+            "auto" => Ok(Dynamics::Auto),
+            "layers" => Ok(Dynamics::Layers),
+            "reduced" => Ok(Dynamics::Reduced),
+            other => Err(DdlnError::invalid(
+                "dynamics",
+                format!("unknown dynamics `{other}`; expected `auto`, `layers` or `reduced`"),
+            )),
+        }
+    }
+}
 
 /// Settings of a gradient-flow run. Defaults are documented on each field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,7 +72,8 @@ pub struct FlowSettings {
     pub initial_step: Option<f64>,
     /// Upper bound on the step size; `None` for no bound (default).
     pub max_step: Option<f64>,
-    /// Integrator (default Dormand-Prince 5(4), `dopri5`); `rodas` and `auto` see [`RkMethod`].
+    /// Integrator (default `auto`: Dormand-Prince 5(4), switching to RODAS4 where the
+    /// problem turns stiff); see [`RkMethod`].
     pub integrator: RkMethod,
     /// Number of evenly spaced recorded times in `[0, t_end]` when `t_eval` is not given (default 201).
     pub n_record: usize,
@@ -38,10 +83,8 @@ pub struct FlowSettings {
     pub loss_tol: Option<f64>,
     /// Integrate `xi(t) = -int_0^t grad L ds` alongside and record it (default false).
     pub track_xi: bool,
-    /// Integrate the reduced `d`-dimensional dynamics `dv/dt = -P(v) g(phi(v))` of the
-    /// minimal layers instead of all `L d` layer entries (deep model under assumption
-    /// (A) only; same trajectories, see `mirror::reduced_flow`) (default false).
-    pub reduced: bool,
+    /// The variables integrated (default `auto`: reduced where assumption (A) allows).
+    pub dynamics: Dynamics,
 }
 
 impl Default for FlowSettings {
@@ -58,7 +101,7 @@ impl Default for FlowSettings {
             t_eval: None,
             loss_tol: None,
             track_xi: false,
-            reduced: false,
+            dynamics: Dynamics::Auto,
         }
     }
 }
@@ -121,40 +164,101 @@ impl FlowSettings {
     }
 }
 
-/// The layer ODE, with scratch buffers so that an evaluation allocates nothing.
-struct LayerFlow<'a> {
-    problem: &'a Problem,
+/// The integrated state's relation to the layers: identical, or rebuilt from `v`.
+#[derive(Clone, Copy)]
+enum StateMap<'a> {
+    Layers(Model),
+    Reduced(&'a Reduced),
+}
+
+impl StateMap<'_> {
+    /// Length of the integrated model state (without `xi`).
+    fn len(&self, d: usize) -> usize {
+        match self {
+            StateMap::Layers(model) => model.rows() * d,
+            StateMap::Reduced(_) => d,
+        }
+    }
+
+    fn layers(&self, state: &[f64], out: &mut [f64]) {
+        match self {
+            StateMap::Layers(_) => out.copy_from_slice(state),
+            StateMap::Reduced(r) => r.layers(state, out),
+        }
+    }
+
+    fn theta(&self, state: &[f64], out: &mut [f64]) {
+        match self {
+            StateMap::Layers(model) => model.theta(state, out),
+            StateMap::Reduced(r) => r.theta(state, out),
+        }
+    }
+}
+
+/// Shows the caller's observer the full layers (rebuilt into a fixed buffer when the
+/// state is reduced).
+struct LayerObserver<'a, O: Observer> {
+    map: StateMap<'a>,
+    layers: Vec<f64>,
+    inner: &'a mut O,
+}
+
+impl<O: Observer> Observer for LayerObserver<'_, O> {
+    fn observe(&mut self, view: &StepView) -> Control {
+        if let StateMap::Layers(_) = self.map {
+            return self.inner.observe(view);
+        }
+        self.map.layers(view.state, &mut self.layers);
+        self.inner.observe(&StepView {
+            state: &self.layers,
+            ..*view
+        })
+    }
+}
+
+/// Resolves [`Dynamics::Auto`]: the reduced data when they are used, and why.
+fn choose_dynamics(
     model: Model,
-    state_len: usize,
-    track_xi: bool,
-    theta: Vec<f64>,
-    grad: Vec<f64>,
+    init: &[f64],
+    d: usize,
+    dynamics: Dynamics,
+) -> Result<(Option<Reduced>, String)> {
+    match (dynamics, model) {
+        (Dynamics::Layers, _) => Ok((None, "layers: as asked".into())),
+        (Dynamics::Reduced, Model::Deep { depth }) => Ok((
+            Some(Reduced::new(init, depth, d)?),
+            "reduced: as asked".into(),
+        )),
+        (Dynamics::Reduced, _) => Err(DdlnError::invalid(
+            "dynamics",
+            "the reduced dynamics exist for the deep model only; use `layers` or `auto`",
+        )),
+        (Dynamics::Auto, Model::Deep { depth }) => match Reduced::new(init, depth, d) {
+            Ok(r) => Ok((
+                Some(r),
+                "reduced (auto): deep model and the init satisfies assumption (A)".into(),
+            )),
+            Err(e) => Ok((
+                None,
+                format!("layers (auto): the reduced dynamics do not apply ({e})"),
+            )),
+        },
+        (Dynamics::Auto, _) => Ok((
+            None,
+            format!(
+                "layers (auto): the reduced dynamics are for the deep model; this is {}",
+                model.name()
+            ),
+        )),
+    }
 }
 
-impl OdeSystem for LayerFlow<'_> {
-    fn dim(&self) -> usize {
-        self.state_len + if self.track_xi { self.theta.len() } else { 0 }
-    }
-
-    fn rhs(&mut self, _t: f64, y: &[f64], dy: &mut [f64]) -> f64 {
-        let (state, _) = y.split_at(self.state_len);
-        self.model.theta(state, &mut self.theta);
-        let loss = self.problem.loss_and_gradient(&self.theta, &mut self.grad);
-        for g in self.grad.iter_mut() {
-            *g = -*g;
-        }
-        let (dstate, dxi) = dy.split_at_mut(self.state_len);
-        self.model.pullback(state, &self.grad, dstate);
-        if self.track_xi {
-            dxi.copy_from_slice(&self.grad);
-        }
-        loss
-    }
-}
-
-/// Runs gradient flow on the layers of `model` from `init` (`rows x d`, row-major).
+/// Runs gradient flow of `model` from `init` (`rows x d`, row-major) on `problem`.
 ///
-/// Setup mistakes are errors; how the run ended is the returned [`Run`]'s status.
+/// The [`Run`] is the same whatever the dynamics: states are the full layers, `xi` is
+/// recorded when `settings.track_xi`, the observer sees the full layers, and
+/// [`Run::solver`] says which dynamics and methods ran. Setup mistakes are errors; how the
+/// run ended is the status.
 pub fn gradient_flow<O: Observer>(
     problem: &Problem,
     model: Model,
@@ -165,27 +269,55 @@ pub fn gradient_flow<O: Observer>(
     let d = problem.dim();
     model.validate_init(init, d)?;
     settings.validate()?;
-    if settings.reduced {
-        return match model {
-            Model::Deep { depth } => {
-                crate::mirror::reduced_flow(problem, depth, init, settings, observer)
-            }
-            _ => Err(DdlnError::invalid(
-                "reduced",
-                "the reduced dynamics exist for the deep model only; set reduced = false",
-            )),
-        };
+    let (reduced, reason) = choose_dynamics(model, init, d, settings.dynamics)?;
+    match &reduced {
+        Some(r) => {
+            let mut sys = ReducedSystem::new(problem, r, settings.track_xi);
+            let y0 = r.v0().to_vec();
+            drive(
+                &mut sys,
+                problem,
+                model,
+                StateMap::Reduced(r),
+                y0,
+                settings,
+                reason,
+                observer,
+            )
+        }
+        None => {
+            let mut sys = LayerSystem::new(problem, model, settings.track_xi);
+            let y0 = init.to_vec();
+            drive(
+                &mut sys,
+                problem,
+                model,
+                StateMap::Layers(model),
+                y0,
+                settings,
+                reason,
+                observer,
+            )
+        }
     }
-    let state_len = model.rows() * d;
-    let mut system = LayerFlow {
-        problem,
-        model,
-        state_len,
-        track_xi: settings.track_xi,
-        theta: vec![0.0; d],
-        grad: vec![0.0; d],
-    };
-    let mut y = init.to_vec();
+}
+
+/// The one flow driver: integrates `sys` from `y0` by the dispatch, recording the layers,
+/// theta, the loss (and xi) at the output times.
+#[allow(clippy::too_many_arguments)]
+fn drive<S: StiffSystem, O: Observer>(
+    sys: &mut S,
+    problem: &Problem,
+    model: Model,
+    map: StateMap<'_>,
+    mut y: Vec<f64>,
+    settings: &FlowSettings,
+    dynamics_reason: String,
+    observer: &mut O,
+) -> Result<Run> {
+    let d = problem.dim();
+    let state_len = map.len(d);
+    let layers_len = model.rows() * d;
     if settings.track_xi {
         y.resize(state_len + d, 0.0);
     }
@@ -194,48 +326,75 @@ pub fn gradient_flow<O: Observer>(
     let n_out = times.len();
     let mut traj = Trajectory {
         t: Vec::with_capacity(n_out),
-        states: Vec::with_capacity(n_out * state_len),
+        states: Vec::with_capacity(n_out * layers_len),
         theta: Vec::with_capacity(n_out * d),
         loss: Vec::with_capacity(n_out),
         xi: settings.track_xi.then(|| Vec::with_capacity(n_out * d)),
     };
+    let mut layers = vec![0.0; layers_len];
     let mut theta = vec![0.0; d];
     let mut record = |t: f64, y: &[f64], loss: f64| {
         let (state, xi) = y.split_at(state_len);
-        model.theta(state, &mut theta);
+        map.layers(state, &mut layers);
+        map.theta(state, &mut theta);
         traj.t.push(t);
-        traj.states.extend_from_slice(state);
+        traj.states.extend_from_slice(&layers);
         traj.theta.extend_from_slice(&theta);
         traj.loss.push(loss);
         if let Some(rec) = traj.xi.as_mut() {
             rec.extend_from_slice(xi);
         }
     };
-    let Some(tableau) = settings.integrator.tableau() else {
-        return Err(DdlnError::invalid(
-            "integrator",
-            "`rodas` needs the structured Jacobian of the reduced dynamics: set `reduced = true` (deep model, init satisfying assumption (A); `--reduced` on the command line), or use `dopri5`, `bs3` or `auto` on the layer ODE",
-        ));
+    let mut layer_observer = LayerObserver {
+        map,
+        layers: vec![
+            0.0;
+            if matches!(map, StateMap::Reduced(_)) {
+                layers_len
+            } else {
+                0
+            }
+        ],
+        inner: observer,
     };
     let hooks = Hooks {
         record: &mut record,
-        observer,
+        observer: &mut layer_observer,
         observed_len: state_len,
         stop_loss: settings.loss_tol,
     };
-    let outcome = integrate(&mut system, &tableau, &mut y, &times, &settings.rk(), hooks);
-    y.truncate(state_len);
+    let outcome = integrate(
+        sys,
+        settings.integrator,
+        &mut y,
+        &times,
+        &settings.rk(),
+        hooks,
+    );
+    let mut final_state = vec![0.0; layers_len];
+    map.layers(&y[..state_len], &mut final_state);
     let mut final_theta = vec![0.0; d];
-    model.theta(&y, &mut final_theta);
+    map.theta(&y[..state_len], &mut final_theta);
     let final_loss = problem.loss_value(&final_theta);
+    let dynamics = match map {
+        StateMap::Layers(_) => Dynamics::Layers,
+        StateMap::Reduced(_) => Dynamics::Reduced,
+    };
     Ok(Run {
         status: outcome.status,
         t_final: outcome.t,
         message: outcome.message,
-        final_state: y,
+        final_state,
         final_theta,
         final_loss,
         trajectory: traj,
+        solver: Some(FlowSolver {
+            dynamics,
+            dynamics_reason,
+            integrator: settings.integrator,
+            methods: outcome.methods,
+            switch_reason: outcome.switch_reason,
+        }),
         stats: outcome.stats,
     })
 }

@@ -45,19 +45,22 @@ impl DenseLu {
 
     /// Solves `A x = b` in place with the factors of the last successful [`DenseLu::factor`].
     pub fn solve(&self, b: &mut [f64]) {
-        let n = self.n;
-        let a = &self.a;
-        for k in 0..n {
-            b.swap(k, self.piv[k]);
-        }
-        for i in 0..n {
-            let s = dot(&a[i * n..i * n + i], &b[..i]);
-            b[i] -= s;
-        }
-        for i in (0..n).rev() {
-            let s = dot(&a[i * n + i + 1..(i + 1) * n], &b[i + 1..]);
-            b[i] = (b[i] - s) / a[i * n + i];
-        }
+        lu_solve(self.n, &self.a, &self.piv, b);
+    }
+}
+
+/// Solves `A x = b` in place from the factors that [`lu_in_place`] left in `a`, `piv`.
+pub(crate) fn lu_solve(n: usize, a: &[f64], piv: &[usize], b: &mut [f64]) {
+    for (k, &p) in piv.iter().enumerate().take(n) {
+        b.swap(k, p);
+    }
+    for i in 0..n {
+        let s = dot(&a[i * n..i * n + i], &b[..i]);
+        b[i] -= s;
+    }
+    for i in (0..n).rev() {
+        let s = dot(&a[i * n + i + 1..(i + 1) * n], &b[i + 1..]);
+        b[i] = (b[i] - s) / a[i * n + i];
     }
 }
 
@@ -67,9 +70,10 @@ unsafe fn lu_in_place_avx2(n: usize, a: &mut [f64], piv: &mut [usize]) -> bool {
     lu_in_place(n, a, piv)
 }
 
-/// Row-major LU with partial pivoting of the `n x n` matrix `a`, in place.
+/// Row-major LU with partial pivoting of the `n x n` matrix `a`, in place. Returns
+/// `false` when a pivot is zero or non-finite.
 #[inline(always)]
-fn lu_in_place(n: usize, a: &mut [f64], piv: &mut [usize]) -> bool {
+pub(crate) fn lu_in_place(n: usize, a: &mut [f64], piv: &mut [usize]) -> bool {
     for k in 0..n {
         let (mut p, mut best) = (k, a[k * n + k].abs());
         for i in k + 1..n {

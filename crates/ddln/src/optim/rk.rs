@@ -3,93 +3,11 @@
 //!
 //! All work arrays are allocated once before the loop; a step allocates nothing.
 
-use serde::{Deserialize, Serialize};
-
 use super::control::{axpy, checkpoint, error_norm, finish, plan_step, Controller};
+use super::ode::{Hooks, OdeSystem, Outcome, RkSettings};
+use super::run::{RunStats, Status};
 use super::tableau::Tableau;
-use super::{RunStats, Status};
-use crate::error::{check_positive, DdlnError, Result};
 use crate::observe::Observer;
-
-/// A system `dy/dt = f(t, y)` whose evaluations also yield the loss at `y`.
-pub trait OdeSystem {
-    /// Length of `y`.
-    fn dim(&self) -> usize;
-    /// Writes `f(t, y)` into `dy` and returns the loss at `y`.
-    fn rhs(&mut self, t: f64, y: &[f64], dy: &mut [f64]) -> f64;
-}
-
-/// Error control of the adaptive integrator.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RkSettings {
-    /// Relative tolerance per step (default 1e-10).
-    pub rtol: f64,
-    /// Absolute tolerance per step (default 1e-12).
-    pub atol: f64,
-    /// Largest number of accepted plus rejected steps (default 10^7).
-    pub max_steps: u64,
-    /// First step size; `None` picks it from the derivatives at the start (Hairer's rule).
-    pub initial_step: Option<f64>,
-    /// Upper bound on the step size; `None` for no bound.
-    pub max_step: Option<f64>,
-}
-
-impl Default for RkSettings {
-    fn default() -> Self {
-        RkSettings {
-            rtol: 1e-10,
-            atol: 1e-12,
-            max_steps: 10_000_000,
-            initial_step: None,
-            max_step: None,
-        }
-    }
-}
-
-impl RkSettings {
-    /// Checks every tolerance and bound.
-    pub fn validate(&self) -> Result<()> {
-        check_positive("rtol", self.rtol)?;
-        check_positive("atol", self.atol)?;
-        if self.rtol < 1e-15 {
-            return Err(DdlnError::invalid(
-                "rtol",
-                format!(
-                    "{} is below what f64 arithmetic can deliver; use rtol >= 1e-15",
-                    self.rtol
-                ),
-            ));
-        }
-        if self.max_steps == 0 {
-            return Err(DdlnError::invalid("max_steps", "must be at least 1"));
-        }
-        if let Some(h) = self.initial_step {
-            check_positive("initial_step", h)?;
-        }
-        if let Some(h) = self.max_step {
-            check_positive("max_step", h)?;
-        }
-        Ok(())
-    }
-}
-
-/// How an integration ended: the status, the time reached, a message and work counters.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    /// How it ended.
-    pub status: Status,
-    /// Time of the last accepted state.
-    pub t: f64,
-    /// Detail for the user.
-    pub message: String,
-    /// Work counters.
-    pub stats: RunStats,
-    /// Set when stiffness detection stopped the run (status `Stopped`) at this time.
-    pub stiff_at: Option<f64>,
-    /// The step size the controller proposed last (`NaN` if none).
-    pub last_step: f64,
-}
 
 /// Hairer's stiffness test for an explicit FSAL pair (Solving ODEs II, section IV.2;
 /// `dopri5.f`): after an accepted step, `h |f(y_new) - f(y_s)| / |y_new - y_s|`, with
@@ -101,34 +19,9 @@ pub const STIFF_STEPS: u32 = 15;
 /// Consecutive non-stability-bound steps that reset the stiffness count (see [`STIFF_STEPS`]).
 pub const NONSTIFF_STEPS: u32 = 6;
 
-/// Callbacks of one integration: record at output times, observe every accepted step.
-pub struct Hooks<'a, O: Observer> {
-    /// Called at each output time with `(t, y, loss)`.
-    pub record: &'a mut dyn FnMut(f64, &[f64], f64),
-    /// Sees every accepted step; the view's `state` is `y[..observed_len]`.
-    pub observer: &'a mut O,
-    /// Length of the prefix of `y` shown to the observer.
-    pub observed_len: usize,
-    /// Stop with [`Status::Converged`] once the loss is at most this.
-    pub stop_loss: Option<f64>,
-}
-
-/// Integrates `sys` from `y` at `t = 0`, recording at each time of `t_eval` (sorted,
-/// in `[0, t_end]`, ending at `t_end`), with the steps clipped to land on those times.
-///
-/// On return `y` holds the last accepted (finite) state.
-pub fn integrate<S: OdeSystem, O: Observer>(
-    sys: &mut S,
-    tableau: &Tableau,
-    y: &mut [f64],
-    t_eval: &[f64],
-    settings: &RkSettings,
-    mut hooks: Hooks<'_, O>,
-) -> Outcome {
-    integrate_explicit(sys, tableau, y, t_eval, settings, &mut hooks, false)
-}
-
-/// [`integrate`], optionally stopping (status `Stopped`, [`Outcome::stiff_at`] set) when
+/// Integrates `sys` from `y` at `t = 0` by the explicit pair `tableau`, recording at each
+/// time of `t_eval` (sorted, in `[0, t_end]`, ending at `t_end`), with the steps clipped to
+/// land on those times; optionally stopping (status `Stopped`, [`Outcome::stiff_at`] set) when
 /// Hairer's stiffness test fires (see [`STIFF_STEPS`]); needs a tableau with a
 /// [`Tableau::stability_bound`].
 pub fn integrate_explicit<S: OdeSystem, O: Observer>(

@@ -15,9 +15,8 @@
 //! becomes a dense `d x d` matrix. All work arrays are allocated before the loop.
 
 use super::control::{axpy, checkpoint, error_norm, finish, plan_step, Controller};
-use super::rk::{integrate_explicit, Hooks, OdeSystem, Outcome, RkSettings};
-use super::tableau::RkMethod;
-use super::{RunStats, Status};
+use super::ode::{Hooks, Outcome, RkSettings, StiffSystem};
+use super::run::{RunStats, Status};
 use crate::observe::Observer;
 
 /// A Rosenbrock method as data: stages in Hairer & Wanner's transformed form.
@@ -121,22 +120,6 @@ impl RosenbrockTableau {
     pub fn stages(&self) -> usize {
         self.m.len()
     }
-}
-
-/// A system whose linearization the stiff integrator can factor and solve with.
-///
-/// The integrator calls, in this order per step: [`StiffSystem::jacobian`] right after
-/// [`OdeSystem::rhs`] at the same `y` (so it may reuse that evaluation), then
-/// [`StiffSystem::factor`] once per step size tried, then [`StiffSystem::solve`] once per
-/// stage.
-pub trait StiffSystem: OdeSystem {
-    /// Evaluates and keeps the Jacobian `J = df/dy` at `y`. Returns the number of passes
-    /// over the data it cost (gradient evaluations), for the work counters.
-    fn jacobian(&mut self, t: f64, y: &[f64]) -> u64;
-    /// Factors `I - h_gamma J`. Returns `false` when it is numerically singular.
-    fn factor(&mut self, h_gamma: f64) -> bool;
-    /// Solves `(I - h_gamma J) x = b` in place with the last factorization.
-    fn solve(&mut self, b: &mut [f64]);
 }
 
 /// Integrates `sys` with a Rosenbrock method from `y` at `t0`, recording at each time of
@@ -297,50 +280,4 @@ pub fn integrate_stiff<S: StiffSystem, O: Observer>(
     }
     let msg = format!("reached t_end = {t_end} in {} steps", stats.steps);
     finish(Status::Completed, t, msg, stats)
-}
-
-/// Integrates a system that provides a Jacobian with any [`RkMethod`]: the explicit pairs
-/// as [`super::integrate`], `rodas` by [`integrate_stiff`] with RODAS4, and `auto` by
-/// Dormand-Prince with stiffness detection, continued by RODAS4 from the time the
-/// explicit step became stability-bound (recorded in [`RunStats::stiff_from`]).
-pub fn integrate_with<S: StiffSystem, O: Observer>(
-    sys: &mut S,
-    method: RkMethod,
-    y: &mut [f64],
-    t_eval: &[f64],
-    settings: &RkSettings,
-    mut hooks: Hooks<'_, O>,
-) -> Outcome {
-    let rodas = RosenbrockTableau::rodas4();
-    match method.tableau() {
-        None => integrate_stiff(sys, &rodas, y, 0.0, t_eval, settings, &mut hooks),
-        Some(tableau) => {
-            let detect = method == RkMethod::Auto;
-            let first = integrate_explicit(sys, &tableau, y, t_eval, settings, &mut hooks, detect);
-            let Some(t_switch) = first.stiff_at else {
-                return first;
-            };
-            let used = first.stats.steps + first.stats.rejected_steps;
-            let rest_start = t_eval.partition_point(|&t| t <= t_switch);
-            let mut rest = *settings;
-            rest.max_steps = settings.max_steps.saturating_sub(used).max(1);
-            if first.last_step.is_finite() && first.last_step > 0.0 {
-                rest.initial_step = Some(first.last_step);
-            }
-            let mut second = integrate_stiff(
-                sys,
-                &rodas,
-                y,
-                t_switch,
-                &t_eval[rest_start..],
-                &rest,
-                &mut hooks,
-            );
-            let mut stats = first.stats;
-            stats.absorb(&second.stats);
-            stats.stiff_from = Some(t_switch);
-            second.stats = stats;
-            second
-        }
-    }
 }

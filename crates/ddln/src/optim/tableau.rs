@@ -111,18 +111,18 @@ impl Tableau {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum RkMethod {
-    /// Dormand-Prince 5(4) (`dopri5`): the default, good from rtol 1e-4 down to ~1e-13.
-    #[default]
+    /// Dormand-Prince 5(4) (`dopri5`): good from rtol 1e-4 down to ~1e-13 on non-stiff
+    /// problems.
     Dopri5,
     /// Bogacki-Shampine 3(2) (`bs3`): cheaper per step at loose tolerances.
     Bs3,
     /// RODAS4 (`rodas`), a stiff Rosenbrock method with the structured (Woodbury)
-    /// Jacobian solve: for the reduced dynamics (`FlowSettings::reduced`) only.
+    /// Jacobian solve of the reduced dynamics or of the layer system.
     Rodas,
-    /// `auto`: Dormand-Prince 5(4) with Hairer's stiffness test; once the step size is
-    /// stability-bound (see [`super::rk::STIFF_STEPS`]) the run continues with RODAS4
-    /// where the system provides a Jacobian (the reduced dynamics), and stays explicit
-    /// otherwise (the layer ODE).
+    /// `auto` (default): Dormand-Prince 5(4) with Hairer's stiffness test; once the step
+    /// size is stability-bound (see [`super::rk::STIFF_STEPS`]) the run continues with
+    /// RODAS4 (the run's `solver` records when and why).
+    #[default]
     Auto,
 }
 

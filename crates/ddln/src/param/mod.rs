@@ -4,8 +4,11 @@
 //! the layer (or vector) `j`. That is the layout of an init file of shape `(L, d)`.
 
 mod deep;
+pub mod reduced;
 mod redundant;
 mod signed;
+
+pub use reduced::Reduced;
 
 use serde::{Deserialize, Serialize};
 
@@ -107,6 +110,18 @@ impl Model {
             Model::Deep { depth } => deep::pullback(depth, state, g, out),
             Model::Redundant { power } => redundant::pullback(power, state, g, out),
             Model::Signed { power } => signed::pullback(power, state, g, out),
+        }
+    }
+
+    /// Writes the gradient `grad` (length `rows()`) and the Hessian `hess` (`rows() x
+    /// rows()`, row-major) of `theta_i` in its own entries `entries` (the `rows()` numbers
+    /// `state[j d + i]`, `j = 0..rows()`). `theta_i` depends on no other entry, so these
+    /// blocks make up the whole first and second derivative of `G` (docs/math.md section 13).
+    pub fn coordinate_jet(&self, entries: &[f64], grad: &mut [f64], hess: &mut [f64]) {
+        match *self {
+            Model::Deep { .. } => deep::jet(entries, grad, hess),
+            Model::Redundant { power } => redundant::jet(power, entries[0], grad, hess),
+            Model::Signed { power } => signed::jet(power, entries, grad, hess),
         }
     }
 

@@ -14,3 +14,10 @@ pub(super) fn pullback(power: usize, state: &[f64], g: &[f64], out: &mut [f64]) 
         *o = p * u.powi(power as i32 - 1) * gi;
     }
 }
+
+/// Gradient `L u^{L-1}` and Hessian `L (L-1) u^{L-2}` of `theta_i` in its one entry.
+pub(super) fn jet(power: usize, u: f64, grad: &mut [f64], hess: &mut [f64]) {
+    let p = power as f64;
+    grad[0] = p * u.powi(power as i32 - 1);
+    hess[0] = p * (p - 1.0) * u.powi(power as i32 - 2);
+}

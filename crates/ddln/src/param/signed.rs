@@ -19,3 +19,17 @@ pub(super) fn pullback(power: usize, state: &[f64], g: &[f64], out: &mut [f64]) 
         out[d + i] = -p * state[d + i].powi(e) * g[i];
     }
 }
+
+/// Gradient `(L u^{L-1}, -L v^{L-1})` and diagonal Hessian
+/// `diag(L (L-1) u^{L-2}, -L (L-1) v^{L-2})` of `theta_i` in its entries `(u_i, v_i)`.
+pub(super) fn jet(power: usize, uv: &[f64], grad: &mut [f64], hess: &mut [f64]) {
+    let p = power as f64;
+    let e = power as i32;
+    let (u, v) = (uv[0], uv[1]);
+    grad[0] = p * u.powi(e - 1);
+    grad[1] = -p * v.powi(e - 1);
+    hess[0] = p * (p - 1.0) * u.powi(e - 2);
+    hess[1] = 0.0;
+    hess[2] = 0.0;
+    hess[3] = -p * (p - 1.0) * v.powi(e - 2);
+}

@@ -1,4 +1,4 @@
-//! The reduced form of a DDLN under assumption (A) (MATH.md section 4, paper eq. 8).
+//! The reduced form of a DDLN under assumption (A) (docs/math.md section 4, paper eq. 8).
 //!
 //! Per coordinate `i`, with `l_i` the unique layer of minimal `|u_i^k(0)|`:
 //! `v_i = u_i^{l_i}`, `D_ij = u_i^j(0)^2 - v_i(0)^2 > 0` and `s_ij = sign(u_i^j(0))` for
