@@ -9,15 +9,18 @@
 //! | `on_step`, Ctrl-C, progress bar          | `observe.rs` | `ddln::observe`           |
 //! | `ddln.data.gaussian`, `sparse_recovery`  | `data.rs`    | `ddln::recipes`           |
 //! | `ddln.init.scaled`                       | `init.rs`    | `ddln::recipes::InitRecipe` |
-//! | `ddln.implicit_bias`, `entropy`, `mirror_check`, `rich_to_kernel_sweep` | `mirror.rs` | `ddln::mirror` |
+//! | `ddln.implicit_bias`, `entropy`, `rich_to_kernel_sweep` | `mirror.rs` | `ddln::mirror` |
+//! | `ddln.mirror_check` | `check.rs` | `ddln::mirror::mirror_check` |
 //! | `gradient_flow(..., dynamics="reduced")` | `train.rs`   | `ddln::train` with `FlowSettings::dynamics` |
 //! | every error                              | `errors.rs`  | `ddln::error`             |
 //! | numpy in / numpy out                     | `convert.rs` | —                         |
 
+mod check;
 mod convert;
 mod data;
 mod errors;
 mod init;
+mod inputs;
 mod mirror;
 mod observe;
 mod train;
@@ -43,7 +46,7 @@ fn _ddln(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<mirror::PyEntropy>()?;
     m.add_function(wrap_pyfunction!(mirror::implicit_bias, m)?)?;
     m.add_function(wrap_pyfunction!(mirror::entropy, m)?)?;
-    m.add_function(wrap_pyfunction!(mirror::mirror_check, m)?)?;
+    m.add_function(wrap_pyfunction!(check::mirror_check, m)?)?;
     m.add_function(wrap_pyfunction!(mirror::rich_to_kernel_sweep, m)?)?;
     Ok(())
 }

@@ -2,16 +2,14 @@
 //! `optim::flow`) and `ddln.gradient_descent` (core `optim::descent`), and the `Run`
 //! object they return.
 
-use ddln::{
-    DescentSettings, Dynamics, FlowSettings, Loss, Method, Model, Problem, RateCheck, RkMethod,
-    Schedule,
-};
+use ddln::{DescentSettings, Dynamics, FlowSettings, Method, Model, RateCheck, RkMethod, Schedule};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyDict;
 
 use crate::convert::{optional_real_array, real_array, shape_str, to_numpy};
 use crate::errors::{invalid, shape, Error, Result};
+use crate::inputs::{setup, Setup};
 use crate::observe::{Horizon, PyObserver};
 
 /// The outcome of `gradient_flow` or `gradient_descent`: recorded trajectory, final
@@ -193,90 +191,6 @@ impl PyRun {
             solver: None,
         })
     }
-}
-
-/// The data, the model and the init of a run, checked.
-pub struct Setup {
-    /// The problem (X, y, loss).
-    pub problem: Problem,
-    /// The parameterization.
-    pub model: Model,
-    /// The init, `rows x d` row-major.
-    pub init: Vec<f64>,
-    /// Rows of the init (L for the deep model).
-    pub rows: usize,
-    /// Coordinates.
-    pub d: usize,
-}
-
-/// Reads and checks X, y, the init, the loss and the model (the CLI's shape messages).
-#[allow(non_snake_case)]
-pub fn setup(
-    X: &Bound<'_, PyAny>,
-    y: &Bound<'_, PyAny>,
-    init: &Bound<'_, PyAny>,
-    loss: &str,
-    model: &str,
-    power: Option<usize>,
-) -> Result<Setup> {
-    let x = real_array(X, "X")?;
-    x.expect_ndim("X", 2, "a 2-D array (n samples, d features)")?;
-    let y = real_array(y, "y")?;
-    let (n, d) = (x.shape[0], x.shape[1]);
-    y.expect_ndim(
-        "y",
-        1,
-        &format!("a 1-D array of length {n} (one target per row of X)"),
-    )?;
-    let init = real_array(init, "init")?;
-    let rows_meaning = "rows = L layers for model='deep', 1 for 'redundant', 2 for 'signed'";
-    init.expect_ndim(
-        "init",
-        2,
-        &format!("a 2-D array (rows, {d}): {rows_meaning}"),
-    )?;
-    let rows = init.shape[0];
-    let model = match (model, power) {
-        ("deep", None) => Model::Deep { depth: rows },
-        ("deep", Some(_)) => {
-            return Err(invalid(
-                "power",
-                "applies to model='redundant' or 'signed' only; the deep model takes its depth L from the rows of init",
-            ))
-        }
-        ("redundant", Some(power)) => Model::Redundant { power },
-        ("signed", Some(power)) => Model::Signed { power },
-        ("redundant" | "signed", None) => {
-            return Err(invalid(
-                "power",
-                format!("model='{model}' needs the power L, e.g. power=3"),
-            ))
-        }
-        (other, _) => {
-            return Err(invalid(
-                "model",
-                format!("unknown model `{other}`; expected `deep`, `redundant` or `signed`"),
-            ))
-        }
-    };
-    if rows != model.rows() || init.shape[1] != d {
-        return Err(shape(
-            "init",
-            format!(
-                "({}, {d}): {rows_meaning}, one column per feature of X",
-                model.rows()
-            ),
-            format!("shape {}", shape_str(&init.shape)),
-        ));
-    }
-    let problem = Problem::new(x.data, n, d, y.data, Loss::from_name(loss)?)?;
-    Ok(Setup {
-        problem,
-        model,
-        init: init.data,
-        rows,
-        d,
-    })
 }
 
 /// Mirror-map options of a gradient-flow run (deep model only).

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::dynamics::Dynamics;
 use super::integrate::integrate;
 use super::layer_system::LayerSystem;
 use super::ode::{Hooks, RkSettings, StiffSystem};
@@ -16,45 +17,6 @@ use crate::error::{check_finite, check_positive, DdlnError, Result};
 use crate::observe::{Control, Observer, StepView};
 use crate::param::{Model, Reduced};
 use crate::problem::Problem;
-
-/// Which variables gradient flow integrates (serde and CLI names in parentheses).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Dynamics {
-    /// `auto` (default): the reduced dynamics for the deep model when the init satisfies
-    /// assumption (A), the layer ODE otherwise; the run's `solver` says which and why.
-    #[default]
-    Auto,
-    /// `layers`: all `rows x d` layer entries (any model, any init).
-    Layers,
-    /// `reduced`: the `d` minimal layers, `dv/dt = -P(v) g(phi(v))` (deep model under
-    /// assumption (A) only; the same trajectories, docs/math.md section 4).
-    Reduced,
-}
-
-impl Dynamics {
-    /// The name used in configs, on the command line and in Python.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Dynamics::Auto => "auto",
-            Dynamics::Layers => "layers",
-            Dynamics::Reduced => "reduced",
-        }
-    }
-
-    /// Parses `"auto"`, `"layers"` or `"reduced"`.
-    pub fn from_name(name: &str) -> Result<Self> {
-        match name {
-            "auto" => Ok(Dynamics::Auto),
-            "layers" => Ok(Dynamics::Layers),
-            "reduced" => Ok(Dynamics::Reduced),
-            other => Err(DdlnError::invalid(
-                "dynamics",
-                format!("unknown dynamics `{other}`; expected `auto`, `layers` or `reduced`"),
-            )),
-        }
-    }
-}
 
 /// Settings of a gradient-flow run. Defaults are documented on each field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -5,6 +5,7 @@
 
 mod control;
 mod descent;
+mod dynamics;
 mod flow;
 mod integrate;
 mod layer_system;
@@ -17,7 +18,8 @@ mod run;
 pub mod tableau;
 
 pub use descent::{descent, DescentSettings, Schedule};
-pub use flow::{gradient_flow, Dynamics, FlowSettings};
+pub use dynamics::Dynamics;
+pub use flow::{gradient_flow, FlowSettings};
 pub use integrate::integrate;
 pub use layer_system::LayerSystem;
 pub use ode::{Hooks, OdeSystem, Outcome, RkSettings, StiffSystem};

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::flow::Dynamics;
+use super::dynamics::Dynamics;
 use super::tableau::RkMethod;
 
 /// How a run ended.

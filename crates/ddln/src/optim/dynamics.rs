@@ -1,0 +1,45 @@
+//! The choice of the variables gradient flow integrates: all layer entries, or the reduced
+//! dynamics of the minimal layers under assumption (A) (docs/math.md section 4).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DdlnError, Result};
+
+/// Which variables gradient flow integrates (serde and CLI names in parentheses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Dynamics {
+    /// `auto` (default): the reduced dynamics for the deep model when the init satisfies
+    /// assumption (A), the layer ODE otherwise; the run's `solver` says which and why.
+    #[default]
+    Auto,
+    /// `layers`: all `rows x d` layer entries (any model, any init).
+    Layers,
+    /// `reduced`: the `d` minimal layers, `dv/dt = -P(v) g(phi(v))` (deep model under
+    /// assumption (A) only; the same trajectories, docs/math.md section 4).
+    Reduced,
+}
+
+impl Dynamics {
+    /// The name used in configs, on the command line and in Python.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Dynamics::Auto => "auto",
+            Dynamics::Layers => "layers",
+            Dynamics::Reduced => "reduced",
+        }
+    }
+
+    /// Parses `"auto"`, `"layers"` or `"reduced"`.
+    pub fn from_name(name: &str) -> Result<Self> {
+        match name {
+            "auto" => Ok(Dynamics::Auto),
+            "layers" => Ok(Dynamics::Layers),
+            "reduced" => Ok(Dynamics::Reduced),
+            other => Err(DdlnError::invalid(
+                "dynamics",
+                format!("unknown dynamics `{other}`; expected `auto`, `layers` or `reduced`"),
+            )),
+        }
+    }
+}
