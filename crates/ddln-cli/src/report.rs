@@ -56,16 +56,26 @@ pub fn summary(config: &TrainConfig, loaded: &Loaded, report: &Report) -> Value 
     })
 }
 
-/// Writes every output of a run into `dir` (created if needed); `extras` are added to
-/// the summary as top-level keys (e.g. the mirror check).
+/// Writes every output of a run into `dir` (created if needed), or only `summary.json`
+/// when `summary_only`; `extras` are added to the summary as top-level keys (e.g. the
+/// mirror check).
 pub fn write_run(
     dir: &Path,
     config: &TrainConfig,
     loaded: &Loaded,
     report: &Report,
     extras: serde_json::Map<String, Value>,
+    summary_only: bool,
 ) -> Result<Value> {
     io::ensure_dir(dir)?;
+    let mut summary = summary(config, loaded, report);
+    if let Some(map) = summary.as_object_mut() {
+        map.extend(extras);
+    }
+    if summary_only {
+        io::write_json(&dir.join("summary.json"), &summary)?;
+        return Ok(summary);
+    }
     let run = &report.run;
     let traj = &run.trajectory;
     let d = loaded.problem.dim();
@@ -92,10 +102,6 @@ pub fn write_run(
     io::write_npy(&dir.join("y.npy"), loaded.problem.y(), &[n])?;
     io::write_npy(&dir.join("init.npy"), &loaded.init, &[rows, d])?;
     plot_run(dir, loaded, report)?;
-    let mut summary = summary(config, loaded, report);
-    if let Some(map) = summary.as_object_mut() {
-        map.extend(extras);
-    }
     io::write_json(&dir.join("summary.json"), &summary)?;
     Ok(summary)
 }
@@ -136,18 +142,28 @@ fn plot_run(dir: &Path, loaded: &Loaded, report: &Report) -> Result<()> {
         }
     }
     plot::save(&loss_chart, &dir.join("loss"))?;
-    let shown = d.min(8);
+    let shown = largest_coordinates(&traj.theta, d, 8);
+    let title = if shown.len() == d {
+        format!("theta_i(t), all {d} coordinates")
+    } else {
+        format!(
+            "theta_i(t): the {} of {d} coordinates largest in max_t |theta_i|",
+            shown.len()
+        )
+    };
     let theta_chart = Chart {
-        title: format!("theta_i(t), first {shown} of {d} coordinates"),
+        title,
         x_label: "t".into(),
         y_label: "theta_i".into(),
-        series: (0..shown)
-            .map(|i| {
+        series: shown
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| {
                 Series::solid(
                     format!("theta_{}", i + 1),
                     traj.t.clone(),
                     column(&traj.theta, d, i),
-                    PALETTE[i % 8],
+                    PALETTE[k % 8],
                 )
             })
             .collect(),
@@ -155,18 +171,40 @@ fn plot_run(dir: &Path, loaded: &Loaded, report: &Report) -> Result<()> {
     };
     plot::save(&theta_chart, &dir.join("theta"))?;
     if let Model::Deep { depth } = loaded.model {
+        let coordinate = largest_coordinates(&report.run.final_theta, d, 1)[0];
         let chart = nodes_chart(
             &traj.t,
             &traj.states,
             depth,
             d,
-            0,
+            coordinate,
             report,
-            "Nodes u_1^j(t) of coordinate 1",
+            &format!(
+                "Nodes u_{0}^j(t) of coordinate {0} (largest final |theta_i|)",
+                coordinate + 1
+            ),
         );
         plot::save(&chart, &dir.join("layers"))?;
     }
     Ok(())
+}
+
+/// The (at most) `count` coordinates with the largest `max_k |data[k][i]|` over the rows
+/// of a row-major array of width `d`, largest first (ties: lower index first). The
+/// coordinates that matter in sparse recovery are a handful among thousands.
+pub fn largest_coordinates(data: &[f64], d: usize, count: usize) -> Vec<usize> {
+    let mut peak = vec![0.0f64; d];
+    for row in data.chunks_exact(d) {
+        for (p, &v) in peak.iter_mut().zip(row) {
+            if v.is_finite() {
+                *p = p.max(v.abs());
+            }
+        }
+    }
+    let mut order: Vec<usize> = (0..d).collect();
+    order.sort_by(|&a, &b| peak[b].total_cmp(&peak[a]).then(a.cmp(&b)));
+    order.truncate(count.min(d));
+    order
 }
 
 /// Entry `i` of each row of a row-major `rows x width` array.
@@ -218,5 +256,31 @@ pub fn nodes_chart(
         y_label: format!("u_{}^j(t)", coordinate + 1),
         series,
         ..Chart::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::largest_coordinates;
+
+    /// A hand-made 3 x 4 trajectory: peaks |.| per coordinate are 1, 5, 2, 5.
+    #[test]
+    fn largest_coordinates_by_peak_magnitude() {
+        let data = [
+            1.0,
+            0.0,
+            2.0,
+            0.0,
+            -1.0,
+            -5.0,
+            0.0,
+            3.0,
+            0.5,
+            1.0,
+            f64::NAN,
+            5.0,
+        ];
+        assert_eq!(largest_coordinates(&data, 4, 3), vec![1, 3, 2]);
+        assert_eq!(largest_coordinates(&data, 4, 10), vec![1, 3, 2, 0]);
     }
 }

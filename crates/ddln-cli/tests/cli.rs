@@ -531,3 +531,55 @@ fn entropy_values_and_plots() {
         assert!(dir.join("plots").join(f).is_file(), "missing {f}");
     }
 }
+
+/// `--summary-only` writes summary.json and nothing else, with the same numbers as a full
+/// run (a second run of the same command, as the reference); the summary says which
+/// dynamics and integrators the default (`auto`) chose.
+#[test]
+fn summary_only_and_the_solver_report() {
+    let dir = tmpdir("summary-only");
+    let (x, y, u0) = inputs(&dir);
+    let run = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "train", "--x", &x, "--y", &y, "--init", &u0, "--t-end", "30", "--quiet", "--json",
+            "--out",
+        ];
+        let out_s = out.to_str().unwrap().to_string();
+        args.push(&out_s);
+        args.extend_from_slice(extra);
+        let o = ddln(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    let full = run(&dir.join("full"), &[]);
+    let small = run(&dir.join("small"), &["--summary-only"]);
+    let files: Vec<_> = std::fs::read_dir(dir.join("small"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(files, vec!["summary.json".to_string()]);
+    assert_eq!(small["final_theta"], full["final_theta"]);
+    // The init satisfies assumption (A): auto integrates the reduced dynamics.
+    assert_eq!(full["solver"]["dynamics"], "reduced");
+    assert_eq!(full["solver"]["integrator"], "auto");
+    assert_eq!(full["solver"]["methods"][0], "dopri5");
+    let layers = run(
+        &dir.join("layers"),
+        &["--dynamics", "layers", "--integrator", "rodas"],
+    );
+    assert_eq!(layers["solver"]["dynamics"], "layers");
+    assert_eq!(layers["solver"]["methods"], serde_json::json!(["rodas"]));
+    let bad = ddln(&[
+        "train",
+        "--x",
+        &x,
+        "--y",
+        &y,
+        "--init",
+        &u0,
+        "--dynamics",
+        "fast",
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown dynamics `fast`"));
+}

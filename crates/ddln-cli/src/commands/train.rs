@@ -87,6 +87,10 @@ pub struct TrainArgs {
     /// Also print the summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Write summary.json only (no trajectory, inputs, config or plots): the cheapest
+    /// output, e.g. for many runs.
+    #[arg(long)]
+    pub summary_only: bool,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -190,7 +194,14 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             mirror_check_summary(&loaded, &report),
         );
     }
-    let summary = report::write_run(&args.out, &config, &loaded, &report, extras)?;
+    let summary = report::write_run(
+        &args.out,
+        &config,
+        &loaded,
+        &report,
+        extras,
+        args.summary_only,
+    )?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
