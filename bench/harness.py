@@ -167,6 +167,38 @@ def target_table(targets, kernel_share):
     return head
 
 
+def defaults_row(name, meta, rows, best):
+    """The default path against the best explicitly chosen ddln integrator, and the whole
+    CLI process against the best SciPy method (measured rows only)."""
+    get = lambda prefix: next((r for label, r in rows if label.startswith(prefix)), None)
+    inproc, cli = get("defaults: ddln, no"), get("defaults: ddln train CLI")
+    scipy = [r["run"]["time"] for label, r in rows if label.startswith("SciPy") and r["result"] == "ok"]
+    cell = lambda r: r["run"]["time"] if r and r["result"] == "ok" else None
+    return {"problem": name, "depth": meta["depth"], "sparse": name.startswith("sparse"), "best": best,
+            "inproc": cell(inproc), "cli": cell(cli), "scipy": min(scipy) if scipy else None,
+            "scipy_over_budget": not scipy}
+
+
+def defaults_table(rows):
+    head = ["| problem | defaults in-process vs best ddln integrator (target <= 1.3x) | "
+            "whole `ddln train` process (s) | best SciPy / CLI process (target >= 20x, sparse recovery with L >= 3) |",
+            "|---|---|---|---|"]
+    for r in rows:
+        a = "n/a" if r["inproc"] is None or r["best"] != r["best"] else (
+            f"{r['inproc'] / r['best']:.3g}x: {'met' if r['inproc'] <= 1.3 * r['best'] else 'missed'}")
+        cli = "n/a" if r["cli"] is None else f"{r['cli']:.3g}"
+        applies = r["sparse"] and r["depth"] >= 3
+        if r["cli"] is None:
+            c = "n/a"
+        elif r["scipy"] is None:
+            c = "every SciPy method over budget" + (": met (lower bound)" if applies else "")
+        else:
+            ratio = r["scipy"] / r["cli"]
+            c = f"{ratio:.3g}x" + ((": met" if ratio >= 20 else f": missed ({20 / ratio:.3g}x short)") if applies else " (target not set here)")
+        head.append(f"| {r['problem']} | {a} | {cli} | {c} |")
+    return head
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True)
@@ -174,6 +206,7 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
     ap.add_argument("--commands", default="")
+    ap.add_argument("--cli", default=None, help="the ddln binary, for the defaults rows (whole CLI process)")
     ap.add_argument("--strict", action="store_true",
                     help="exit 1 when a ddln row fails or misses the accuracy target at every tolerance (CI)")
     a = ap.parse_args()
@@ -185,6 +218,7 @@ def main():
     sections = []
     summary = []
     targets = []
+    defaults = []
     failures = []
     for name in sorted(os.listdir(a.data)):
         pdir = os.path.join(a.data, name)
@@ -200,6 +234,13 @@ def main():
         for m in ["tsit5", "kvaerno5"]:
             rows.append((f"diffrax {m} (jit, CPU)",
                          adaptive(lambda r, m=m: [py, peers_py, "diffrax", m, pdir, str(r)], ref, budget + COMPILE_ALLOWANCE)))
+        # What a user gets with no integrator or dynamics flag: in-process, and as a whole
+        # `ddln train` process (start, run, diagnostics, every output).
+        rows.append(("defaults: ddln, no integrator flag (in-process)",
+                     adaptive(lambda r: [a.bin, "ours", pdir, "default", str(r)], ref, budget)))
+        if a.cli:
+            rows.append(("defaults: ddln train CLI (whole process, all outputs)",
+                         adaptive(lambda r: [py, os.path.join(HERE, "cli_run.py"), a.cli, pdir, str(r)], ref, budget)))
         rows.append(("ddln GD (layers)", gd(lambda e: [a.bin, "ours", pdir, "gd", str(e)], ref, t_end, budget, gd_ladder)))
         rows.append(("NumPy GD (layers)", gd(lambda e: [py, peers_py, "gd", "numpy", pdir, str(e)], ref, t_end, budget, gd_ladder)))
         ours = [r["run"]["time"] for label, r in rows if label.startswith("ddln") and "GD" not in label and r["result"] == "ok"]
@@ -247,8 +288,9 @@ def main():
             lines += ["", profile]
         sections.append("\n".join(lines))
         targets.append(target_row(name, rows, best, budget))
+        defaults.append(defaults_row(name, meta, rows, best))
         failures += [f"{name}: {label}: {r['result']}" for label, r in rows
-                     if label.startswith("ddln") and r["result"].startswith(("failed", "error"))]
+                     if label.startswith(("ddln", "defaults")) and r["result"].startswith(("failed", "error"))]
         print(f"[{time.time() - t0:.0f} s] {name} done", file=sys.stderr, flush=True)
 
     kn, kd = (200, 2000) if a.quick else (2000, 20000)
@@ -285,6 +327,7 @@ def main():
         f"Per-run budget {budget:.0f} s (diffrax {budget + COMPILE_ALLOWANCE:.0f} s including compilation; SciPy LSODA "
         f"{EXTENDED_BUDGET_FACTOR * budget:.0f} s on a problem where every SciPy method is over budget); '> budget' rows report the errors reached at looser settings.", "",
         "## Targets", "", *target_table(targets, kernel_share), "",
+        "## Defaults", "", *defaults_table(defaults), "",
         "## Gradient kernel", "", kernel, "",
         "## Flows", "",
     ]

@@ -16,7 +16,7 @@ cargo test --workspace
 echo "== python tests"
 bash scripts/test-python.sh
 echo "== benchmark harness on its smallest sizes (keeps every path working; no timing claims)"
-BENCH_BIN=./target/debug/examples/bench_flow bash bench/run --quick
+BENCH_BIN=./target/debug/examples/bench_flow BENCH_CLI=./target/debug/ddln bash bench/run --quick
 echo "== main job: ddln reproduce --quick (the binary cargo test built)"
 out=$(mktemp -d)
 ./target/debug/ddln reproduce --quick --quiet --out "$out"

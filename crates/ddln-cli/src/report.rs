@@ -52,26 +52,22 @@ pub fn summary(config: &TrainConfig, loaded: &Loaded, report: &Report) -> Value 
         "distance_to_theta_star": theta_star_error,
         "tolerances": tolerances,
         "diagnostics": diagnostics,
+        "mirror_check": report.mirror_check,
         "config": config,
     })
 }
 
 /// Writes every output of a run into `dir` (created if needed), or only `summary.json`
-/// when `summary_only`; `extras` are added to the summary as top-level keys (e.g. the
-/// mirror check).
+/// when `summary_only`.
 pub fn write_run(
     dir: &Path,
     config: &TrainConfig,
     loaded: &Loaded,
     report: &Report,
-    extras: serde_json::Map<String, Value>,
     summary_only: bool,
 ) -> Result<Value> {
     io::ensure_dir(dir)?;
-    let mut summary = summary(config, loaded, report);
-    if let Some(map) = summary.as_object_mut() {
-        map.extend(extras);
-    }
+    let summary = summary(config, loaded, report);
     if summary_only {
         io::write_json(&dir.join("summary.json"), &summary)?;
         return Ok(summary);

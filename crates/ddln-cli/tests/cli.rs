@@ -139,7 +139,7 @@ fn recipe_gd_and_divergence() {
         "--scale",
         "0.5",
         "--method",
-        "gd",
+        "descent",
         "--lr",
         "1e-3",
         "--steps",
@@ -582,4 +582,46 @@ fn summary_only_and_the_solver_report() {
     ]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown dynamics `fast`"));
+}
+
+/// `--help` shows every setting's default as the core defines it (the core's `Default`
+/// values are the reference: `FlowSettings::default()` and `DescentSettings::default()`),
+/// and a flag of the other method is an error that names it and the method it needs.
+#[test]
+fn help_shows_the_core_defaults_and_flags_belong_to_a_method() {
+    let o = ddln(&["train", "--help"]);
+    assert!(o.status.success());
+    let help = String::from_utf8_lossy(&o.stdout).replace('\n', " ");
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flow = ddln::FlowSettings::default();
+    let descent = ddln::DescentSettings::default();
+    for needle in [
+        format!("relative tolerance of each step [default: {:e}]", flow.rtol),
+        format!("absolute tolerance of each step [default: {:e}]", flow.atol),
+        format!("end of the time horizon [default: {}]", flow.t_end),
+        format!("[default: {}]", flow.integrator.name()),
+        format!("[default: {}]", flow.dynamics.name()),
+        format!("recorded times [default: {}]", flow.n_record),
+        format!("step size eta [default: {:e}]", descent.lr),
+        format!("number of iterations [default: {}]", descent.steps),
+        format!("sampler [default: {}]", descent.seed),
+    ] {
+        assert!(help.contains(&needle), "missing `{needle}` in --help");
+    }
+    let dir = tmpdir("foreign");
+    let (x, y, u0) = inputs(&dir);
+    let o = ddln(&[
+        "train", "--x", &x, "--y", &y, "--init", &u0, "--lr", "0.1", "--steps", "5",
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--lr, --steps belong to --method descent"),
+        "{err}"
+    );
+    let o = ddln(&[
+        "train", "--x", &x, "--y", &y, "--init", &u0, "--method", "descent", "--rtol", "1e-6",
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--rtol belongs to --method flow"));
 }

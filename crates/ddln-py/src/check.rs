@@ -4,7 +4,7 @@
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::errors::Result;
+use crate::errors::{shape, Result};
 use crate::inputs::setup;
 use crate::mirror::{mirror_check_dict, predict_settings};
 use crate::train::PyRun;
@@ -71,9 +71,16 @@ pub fn mirror_check<'py>(
         range_rtol,
         floor_rtol,
     )?;
-    let core_run = run.to_core(py, setup.rows, setup.d)?;
+    let core_run = run.core_flow()?;
+    if run.shape() != (setup.rows, setup.d) {
+        return Err(shape(
+            "run",
+            format!("layers of shape ({}, {}) like init", setup.rows, setup.d),
+            format!("a run of shape {:?}", run.shape()),
+        ));
+    }
     let (problem, init, depth) = (&setup.problem, &setup.init, setup.rows);
     let check =
-        py.detach(|| ddln::mirror::mirror_check(problem, init, depth, &core_run, &settings))?;
+        py.detach(|| ddln::mirror::mirror_check(problem, init, depth, core_run, &settings))?;
     mirror_check_dict(py, check)
 }

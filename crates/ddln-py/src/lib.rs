@@ -24,6 +24,7 @@ mod inputs;
 mod mirror;
 mod observe;
 mod train;
+mod vocab;
 
 use pyo3::prelude::*;
 
@@ -37,6 +38,7 @@ fn _ddln(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(train::gradient_flow, m)?)?;
     m.add_function(wrap_pyfunction!(train::gradient_descent, m)?)?;
     m.add_function(wrap_pyfunction!(train::_core_defaults, m)?)?;
+    m.add_function(wrap_pyfunction!(vocab::_vocabulary, m)?)?;
     // data.rs and init.rs: seeded recipes (ddln.data, ddln.init).
     m.add_function(wrap_pyfunction!(data::gaussian, m)?)?;
     m.add_function(wrap_pyfunction!(data::sparse_recovery, m)?)?;

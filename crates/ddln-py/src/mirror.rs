@@ -9,7 +9,7 @@
 
 use ddln::mirror::{
     self, BaselineStatus, Entropy, Interpolator, LpSettings, MirrorCheck, PredictSettings,
-    Prediction, SmallInitLimit,
+    PredictStatus, Prediction, SmallInitLimit,
 };
 use ddln::recipes::InitRecipe;
 use pyo3::prelude::*;
@@ -19,6 +19,7 @@ use crate::convert::{real_array, shape_str, to_numpy, RealArray};
 use crate::errors::{invalid, shape, Result};
 use crate::init::init_shape;
 use crate::inputs::setup;
+use crate::vocab;
 
 /// Builds the core's predictor settings from the keyword arguments.
 #[allow(clippy::too_many_arguments)]
@@ -60,8 +61,8 @@ fn lp_settings(lp_tol: f64, lp_max_iter: u32) -> Result<LpSettings> {
     })
 }
 
-fn baseline_status(status: BaselineStatus) -> String {
-    format!("{status:?}")
+fn baseline_status(py: Python<'_>, status: BaselineStatus) -> PyResult<Py<PyAny>> {
+    vocab::member(py, "BaselineStatus", &status)
 }
 
 /// A baseline interpolator as a dict (theta, status, residual, objective, message), and
@@ -74,7 +75,7 @@ fn interpolator_dict<'py>(
     let theta = to_numpy(py, x.theta, &[d])?;
     let dict = PyDict::new(py);
     dict.set_item("theta", &theta)?;
-    dict.set_item("status", baseline_status(x.status))?;
+    dict.set_item("status", baseline_status(py, x.status)?)?;
     dict.set_item("residual", x.residual)?;
     dict.set_item("objective", x.objective)?;
     dict.set_item("message", x.message)?;
@@ -121,8 +122,7 @@ pub struct PyPrediction {
     theta: Py<PyAny>,
     #[pyo3(get)]
     nu: Py<PyAny>,
-    #[pyo3(get)]
-    status: String,
+    status: PredictStatus,
     #[pyo3(get)]
     message: String,
     #[pyo3(get)]
@@ -147,16 +147,26 @@ pub struct PyPrediction {
 
 #[pymethods]
 impl PyPrediction {
+    /// How the predictor ended: a member of `ddln.PredictStatus` (a `str`).
+    #[getter]
+    fn status(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        vocab::member(py, "PredictStatus", &self.status)
+    }
+
     /// `True` when the status is "Converged" (theta is the predicted limit).
     #[getter]
     fn converged(&self) -> bool {
-        self.status == "Converged"
+        self.status == PredictStatus::Converged
     }
 
     fn __repr__(&self) -> String {
         format!(
             "Prediction(status={:?}, iterations={}, residual={:e}, entropy_value={:e}, message={:?})",
-            self.status, self.iterations, self.residual, self.entropy_value, self.message
+            vocab::name(&self.status),
+            self.iterations,
+            self.residual,
+            self.entropy_value,
+            self.message
         )
     }
 }
@@ -173,7 +183,7 @@ fn prediction(py: Python<'_>, p: Prediction, baselines: Option<Baselines>) -> Re
     let mut out = PyPrediction {
         theta: to_numpy(py, p.theta, &[d])?.unbind(),
         nu: to_numpy(py, p.nu, &[n])?.unbind(),
-        status: format!("{:?}", p.status),
+        status: p.status,
         message: p.message,
         entropy_value: p.entropy_value,
         residual: p.residual,
@@ -604,7 +614,7 @@ pub fn rich_to_kernel_sweep<'py>(
         dist_l1.push(point.dist_l1);
         dist_l2.push(point.dist_l2);
         iterations.push(point.iterations as i64);
-        status[idx / k].push(format!("{:?}", point.status));
+        status[idx / k].push(vocab::name(&point.status));
     }
     let np = py.import("numpy")?;
     let out = PyDict::new(py);

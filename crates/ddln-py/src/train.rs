@@ -7,10 +7,11 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyDict;
 
-use crate::convert::{optional_real_array, real_array, shape_str, to_numpy};
-use crate::errors::{invalid, shape, Error, Result};
+use crate::convert::{optional_real_array, to_numpy};
+use crate::errors::{invalid, Error, Result};
 use crate::inputs::{setup, Setup};
 use crate::observe::{Horizon, PyObserver};
+use crate::vocab;
 
 /// The outcome of `gradient_flow` or `gradient_descent`: recorded trajectory, final
 /// state, status and the paper's diagnostics. Row k of every recorded array belongs to
@@ -65,28 +66,11 @@ use crate::observe::{Horizon, PyObserver};
 ///     relative_distance_to_prediction and prediction, as ddln.mirror_check returns.
 #[pyclass(frozen, module = "ddln", name = "Run")]
 pub struct PyRun {
-    #[pyo3(get)]
-    t: Py<PyAny>,
-    #[pyo3(get)]
-    theta: Py<PyAny>,
-    #[pyo3(get)]
-    layers: Py<PyAny>,
-    #[pyo3(get)]
-    loss: Py<PyAny>,
-    #[pyo3(get)]
-    xi: Option<Py<PyAny>>,
-    #[pyo3(get)]
-    final_theta: Py<PyAny>,
-    #[pyo3(get)]
-    final_layers: Py<PyAny>,
-    #[pyo3(get)]
-    final_loss: f64,
-    #[pyo3(get)]
-    t_final: f64,
-    #[pyo3(get)]
-    status: String,
-    #[pyo3(get)]
-    message: String,
+    /// The core run itself (what `ddln.mirror_check` reads); arrays are numpy views
+    /// made from it on first access.
+    core: ddln::Run,
+    rows: usize,
+    d: usize,
     #[pyo3(get)]
     stats: Py<PyDict>,
     #[pyo3(get)]
@@ -94,18 +78,133 @@ pub struct PyRun {
     #[pyo3(get)]
     model: String,
     #[pyo3(get)]
-    dynamics: Option<String>,
-    #[pyo3(get)]
     solver: Option<Py<PyAny>>,
     #[pyo3(get)]
     mirror_check: Option<Py<PyDict>>,
     deep: bool,
     diagnostics_json: String,
     diagnostics: PyOnceLock<Py<PyAny>>,
+    arrays: [PyOnceLock<Py<PyAny>>; 6],
+}
+
+impl PyRun {
+    /// The core run, for a deep model's gradient flow (what `ddln::mirror::mirror_check`
+    /// reads), or an error naming what the run is instead.
+    pub fn core_flow(&self) -> Result<&ddln::Run> {
+        if self.method != "flow" || !self.deep {
+            return Err(invalid(
+                "run",
+                format!(
+                    "the mirror check needs a gradient_flow run of the deep model, got a {} run of the {} model",
+                    self.method, self.model
+                ),
+            ));
+        }
+        Ok(&self.core)
+    }
+
+    /// `(rows, d)` of the run's layers.
+    pub fn shape(&self) -> (usize, usize) {
+        (self.rows, self.d)
+    }
+
+    /// Array `k` as numpy (copied from the core run once, then cached).
+    fn array(&self, py: Python<'_>, k: usize) -> PyResult<Py<PyAny>> {
+        let (rows, d) = (self.rows, self.d);
+        let traj = &self.core.trajectory;
+        let n_t = traj.len();
+        self.arrays[k]
+            .get_or_try_init(py, || {
+                let (data, shape): (&[f64], Vec<usize>) = match k {
+                    0 => (&traj.t, vec![n_t]),
+                    1 => (&traj.theta, vec![n_t, d]),
+                    2 => (&traj.states, vec![n_t, rows, d]),
+                    3 => (&traj.loss, vec![n_t]),
+                    4 => (&self.core.final_theta, vec![d]),
+                    _ => (&self.core.final_state, vec![rows, d]),
+                };
+                Ok::<_, PyErr>(to_numpy(py, data.to_vec(), &shape)?.unbind())
+            })
+            .map(|a| a.clone_ref(py))
+    }
 }
 
 #[pymethods]
 impl PyRun {
+    /// Recorded times (n_t,).
+    #[getter]
+    fn t(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.array(py, 0)
+    }
+
+    /// theta at the recorded times (n_t, d).
+    #[getter]
+    fn theta(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.array(py, 1)
+    }
+
+    /// The layers at the recorded times (n_t, rows, d).
+    #[getter]
+    fn layers(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.array(py, 2)
+    }
+
+    /// L(theta) at the recorded times (n_t,).
+    #[getter]
+    fn loss(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.array(py, 3)
+    }
+
+    /// xi(t) = -int_0^t grad L ds at the recorded times (n_t, d), when tracked.
+    #[getter]
+    fn xi(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        let Some(xi) = &self.core.trajectory.xi else {
+            return Ok(None);
+        };
+        let shape = [self.core.trajectory.len(), self.d];
+        Ok(Some(to_numpy(py, xi.clone(), &shape)?.unbind()))
+    }
+
+    /// theta at the last finite state (d,).
+    #[getter]
+    fn final_theta(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.array(py, 4)
+    }
+
+    /// The layers at the last finite state (rows, d).
+    #[getter]
+    fn final_layers(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.array(py, 5)
+    }
+
+    /// L(theta) at the last finite state.
+    #[getter]
+    fn final_loss(&self) -> f64 {
+        self.core.final_loss
+    }
+
+    /// The time at which the run ended.
+    #[getter]
+    fn t_final(&self) -> f64 {
+        self.core.t_final
+    }
+
+    /// Where and why the run ended.
+    #[getter]
+    fn message(&self) -> String {
+        self.core.message.clone()
+    }
+
+    /// The variables a flow integrated, "layers" or "reduced" (None for descent).
+    #[getter]
+    fn dynamics(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.core
+            .solver
+            .as_ref()
+            .map(|s| vocab::member(py, "Dynamics", &s.dynamics))
+            .transpose()
+    }
+
     /// The diagnostics as a plain dict (parsed from the core's JSON on first access).
     #[getter]
     fn diagnostics(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
@@ -120,76 +219,28 @@ impl PyRun {
             .map(|d| d.clone_ref(py))
     }
 
+    /// How the run ended: a member of `ddln.Status` (a `str`, e.g. "Completed").
+    #[getter]
+    fn status(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        vocab::member(py, "Status", &self.core.status)
+    }
+
     /// `True` for the statuses that mean the run did what was asked ("Completed", "Converged").
     #[getter]
     fn success(&self) -> bool {
-        matches!(self.status.as_str(), "Completed" | "Converged")
+        self.core.status.is_success()
     }
 
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!(
+    fn __repr__(&self) -> String {
+        format!(
             "Run(method={:?}, status={:?}, t_final={}, final_loss={:e}, recorded={}, message={:?})",
             self.method,
-            self.status,
-            self.t_final,
-            self.final_loss,
-            self.t.bind(py).len()?,
-            self.message
-        ))
-    }
-}
-
-impl PyRun {
-    /// The core run behind this object, rebuilt from its arrays, for a deep model with
-    /// `rows` layers and `d` coordinates (what `ddln::mirror::mirror_check` reads).
-    pub fn to_core(&self, py: Python<'_>, rows: usize, d: usize) -> Result<ddln::Run> {
-        if self.method != "flow" || !self.deep {
-            return Err(invalid(
-                "run",
-                format!(
-                    "the mirror check needs a gradient_flow run of the deep model, got a {} run of the {} model",
-                    self.method, self.model
-                ),
-            ));
-        }
-        let read = |obj: &Py<PyAny>, field: &str, expected: &[usize]| -> Result<Vec<f64>> {
-            let a = real_array(obj.bind(py), field)?;
-            if a.shape != expected {
-                return Err(shape(
-                    field,
-                    format!(
-                        "shape {} (the run must match X and init)",
-                        shape_str(expected)
-                    ),
-                    format!("shape {}", shape_str(&a.shape)),
-                ));
-            }
-            Ok(a.data)
-        };
-        let n_t = self.t.bind(py).len()?;
-        let xi = match &self.xi {
-            Some(xi) => Some(read(xi, "run.xi", &[n_t, d])?),
-            None => None,
-        };
-        let status = serde_json::from_value(serde_json::Value::String(self.status.clone()))
-            .map_err(|e| invalid("run.status", e.to_string()))?;
-        Ok(ddln::Run {
-            status,
-            t_final: self.t_final,
-            message: self.message.clone(),
-            final_state: read(&self.final_layers, "run.final_layers", &[rows, d])?,
-            final_theta: read(&self.final_theta, "run.final_theta", &[d])?,
-            final_loss: self.final_loss,
-            trajectory: ddln::Trajectory {
-                t: read(&self.t, "run.t", &[n_t])?,
-                states: read(&self.layers, "run.layers", &[n_t, rows, d])?,
-                theta: read(&self.theta, "run.theta", &[n_t, d])?,
-                loss: read(&self.loss, "run.loss", &[n_t])?,
-                xi,
-            },
-            stats: ddln::RunStats::default(),
-            solver: None,
-        })
+            vocab::name(&self.core.status),
+            self.core.t_final,
+            self.core.final_loss,
+            self.core.trajectory.len(),
+            self.core.message
+        )
     }
 }
 
@@ -222,27 +273,27 @@ fn run(
     if let Some(e) = observer.error.take() {
         return Err(Error::Py(e));
     }
-    let report = report?;
-    let mirror_check = match (model, mirror.check) {
-        (Model::Deep { depth }, true) => {
-            let check = py.detach(|| {
-                ddln::mirror::mirror_check(
-                    &problem,
-                    &init,
-                    depth,
-                    &report.run,
-                    &ddln::PredictSettings::default(),
-                )
-            })?;
-            Some(crate::mirror::mirror_check_dict(py, check)?.unbind())
+    let mut report = report?;
+    if mirror.check {
+        py.detach(|| {
+            report.check_mirror(&problem, model, &init, &ddln::PredictSettings::default())
+        });
+    }
+    let mirror_check = match report.mirror_check.take() {
+        Some(ddln::MirrorCheckReport {
+            check: Some(check), ..
+        }) => Some(crate::mirror::mirror_check_dict(py, check)?.unbind()),
+        Some(ddln::MirrorCheckReport { reason, .. }) => {
+            return Err(invalid(
+                "mirror_check",
+                reason.unwrap_or_else(|| "does not apply".into()),
+            ))
         }
-        _ => None,
+        None => None,
     };
     let diagnostics_json = serde_json::to_string(&report.diagnostics)
         .map_err(|e| invalid("diagnostics", format!("could not be serialized: {e}")))?;
     let run = report.run;
-    let traj = run.trajectory;
-    let n_t = traj.t.len();
     let stats = json_dict(py, &run.stats, "stats")?;
     // serde writes a NaN as null: keep max_local_error a float (NaN for descent).
     stats
@@ -252,31 +303,19 @@ fn run(
         Some(s) => Some(json_dict(py, s, "solver")?.into_any()),
         None => None,
     };
-    let xi = match traj.xi {
-        Some(xi) => Some(to_numpy(py, xi, &[n_t, d])?.unbind()),
-        None => None,
-    };
     Ok(PyRun {
-        t: to_numpy(py, traj.t, &[n_t])?.unbind(),
-        theta: to_numpy(py, traj.theta, &[n_t, d])?.unbind(),
-        layers: to_numpy(py, traj.states, &[n_t, rows, d])?.unbind(),
-        loss: to_numpy(py, traj.loss, &[n_t])?.unbind(),
-        xi,
-        final_theta: to_numpy(py, run.final_theta, &[d])?.unbind(),
-        final_layers: to_numpy(py, run.final_state, &[rows, d])?.unbind(),
-        final_loss: run.final_loss,
-        t_final: run.t_final,
-        status: format!("{:?}", run.status),
-        message: run.message,
+        core: run,
+        rows,
+        d,
         stats,
         method: method.name().to_string(),
         model: model.name(),
-        dynamics: run.solver.as_ref().map(|s| s.dynamics.name().to_string()),
         solver,
         mirror_check,
         deep: matches!(model, Model::Deep { .. }),
         diagnostics_json,
         diagnostics: PyOnceLock::new(),
+        arrays: std::array::from_fn(|_| PyOnceLock::new()),
     })
 }
 

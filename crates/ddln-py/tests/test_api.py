@@ -15,7 +15,8 @@ def test_public_surface():
     assert set(ddln.__all__) == {
         "DdlnError", "Run", "__version__", "data", "gradient_descent", "gradient_flow", "init",
         "Entropy", "Prediction", "entropy", "implicit_bias", "mirror_check",
-        "rich_to_kernel_sweep",
+        "rich_to_kernel_sweep", "Status", "PredictStatus", "BaselineStatus", "Integrator",
+        "Dynamics",
     }
     assert all(hasattr(ddln, name) for name in ddln.__all__)
     assert ddln.__version__.count(".") == 2
@@ -191,3 +192,16 @@ def test_other_dtypes(small):
     before = run.layers.copy()
     X2[:] = 0
     np.testing.assert_array_equal(run.layers, before)
+
+
+def test_statuses_are_string_valued_enums(small):
+    X, y, U0 = small
+    run = ddln.gradient_flow(X, y, U0, t_end=1.0)
+    assert run.status is ddln.Status.Completed and run.status == "Completed"
+    assert isinstance(run.status, str) and str(run.status) == "Completed"
+    assert run.dynamics is ddln.Dynamics.reduced
+    stopped = ddln.gradient_flow(X, y, U0, t_end=1.0, on_step=lambda t, loss: False)
+    assert stopped.status is ddln.Status.Stopped and not stopped.success
+    pred = ddln.implicit_bias(X, y, U0)
+    assert isinstance(pred.status, ddln.PredictStatus)
+    assert isinstance(pred.baselines["min_l1"]["status"], ddln.BaselineStatus)

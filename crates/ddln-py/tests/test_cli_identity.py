@@ -83,7 +83,7 @@ def test_gradient_flow_matches_the_cli_bit_for_bit(inputs, tmp_path):
 def test_gradient_descent_matches_the_cli_bit_for_bit(inputs, tmp_path):
     X, y, U0, paths = inputs
     summary, trajectory = _train(
-        paths, tmp_path / "gd", "--method", "gd", "--lr", "1e-3", "--steps", "500",
+        paths, tmp_path / "gd", "--method", "descent", "--lr", "1e-3", "--steps", "500",
     )
     run = ddln.gradient_descent(X, y, U0, lr=1e-3, steps=500)
     assert run.status == "Completed" and len(run.t) == 51

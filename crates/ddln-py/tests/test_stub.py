@@ -61,3 +61,26 @@ def test_stub_run_attributes_exist():
     names = [n.name for n in run_class.body if isinstance(n, ast.FunctionDef) and not n.name.startswith("__")]
     runtime = {n for n in dir(core.Run) if not n.startswith("__")}
     assert set(names) == runtime, set(names) ^ runtime
+
+
+def _literal(node, arg_name):
+    """The values of a `Literal[...]` annotation of keyword `arg_name` in a stub function."""
+    arg = next(a for a in node.args.kwonlyargs if a.arg == arg_name)
+    sl = arg.annotation.slice
+    elts = sl.elts if isinstance(sl, ast.Tuple) else [sl]
+    return [ast.literal_eval(e) for e in elts]
+
+
+def test_stub_vocabulary_is_the_core_vocabulary():
+    # The core's enums (Rust `ALL` arrays, serde names) are the one definition; the stub's
+    # Literal types and the Python enums are checked against them.
+    import json
+
+    vocab = json.loads(core._vocabulary())
+    _, funcs = _stub_functions()
+    assert set(_literal(funcs["gradient_flow"], "integrator")) == set(vocab["Integrator"])
+    assert set(_literal(funcs["gradient_flow"], "dynamics")) == set(vocab["Dynamics"])
+    for name in ("Status", "PredictStatus", "BaselineStatus", "Integrator", "Dynamics"):
+        assert [m.value for m in getattr(ddln, name)] == vocab[name], name
+    assert set(vocab["Status"]) == {"Completed", "Converged", "MaxSteps", "Diverged",
+                                    "StepSizeTooSmall", "Stopped"}

@@ -306,15 +306,22 @@ fn ours(dir: &Path, method: &str, x: f64) {
                 serde_json::json!({"theta_inf": pr.theta, "iterations": pr.iterations, "status": format!("{:?}", pr.status)})
             }
             m => {
-                let method = RkMethod::from_name(m).unwrap();
-                let run = gradient_flow(
-                    &l.p,
-                    Model::deep(l.depth),
-                    &l.init,
-                    &reduced(&settings(t_end, &l.t_eval, method, x)),
-                    &mut (),
-                )
-                .unwrap();
+                // `default`: what a user gets who sets only the horizon and tolerances.
+                let flow = if m == "default" {
+                    FlowSettings {
+                        integrator: FlowSettings::default().integrator,
+                        ..settings(t_end, &l.t_eval, RkMethod::Dopri5, x)
+                    }
+                } else {
+                    reduced(&settings(
+                        t_end,
+                        &l.t_eval,
+                        RkMethod::from_name(m).unwrap(),
+                        x,
+                    ))
+                };
+                let run =
+                    gradient_flow(&l.p, Model::deep(l.depth), &l.init, &flow, &mut ()).unwrap();
                 let s = &run.stats;
                 serde_json::json!({
                     "theta": run.trajectory.theta, "status": format!("{:?}", run.status),
@@ -334,7 +341,7 @@ fn ours(dir: &Path, method: &str, x: f64) {
         }
     }
     result["time"] = serde_json::json!(best);
-    if matches!(method, "dopri5" | "rodas" | "auto") {
+    if matches!(method, "dopri5" | "rodas" | "auto" | "default") {
         let (pass, factor) = unit_costs(&l);
         result["seconds_per_pass"] = serde_json::json!(pass);
         result["seconds_per_factorization"] = serde_json::json!(factor);

@@ -50,4 +50,4 @@ pub use optim::{
 pub use param::{Model, Reduced};
 pub use problem::{Problem, Threading};
 pub use theory::{Diagnostics, RateCheck};
-pub use train::{train, Method, Report};
+pub use train::{train, Method, MirrorCheckReport, Report};

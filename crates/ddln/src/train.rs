@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::loss::Loss;
+use crate::mirror::{mirror_check, MirrorCheck, PredictSettings};
 use crate::observe::Observer;
 use crate::optim::{descent, gradient_flow, DescentSettings, FlowSettings, Run};
 use crate::param::Model;
@@ -31,13 +32,60 @@ impl Method {
     }
 }
 
-/// A run and its diagnostics.
+/// A run and its diagnostics: what the CLI writes and Python returns.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     /// The run.
     pub run: Run,
     /// The paper's statements checked on it.
     pub diagnostics: Diagnostics,
+    /// The run against the mirror flow of its init, when asked ([`Report::check_mirror`]).
+    pub mirror_check: Option<MirrorCheckReport>,
+}
+
+/// The mirror check of a run, or why it does not apply.
+#[derive(Debug, Clone, Serialize)]
+pub struct MirrorCheckReport {
+    /// `true` when the check ran.
+    pub applies: bool,
+    /// Why it does not apply (another model, an init violating (A), no recorded `xi`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The residuals and the predicted end point, when it applies.
+    #[serde(flatten)]
+    pub check: Option<MirrorCheck>,
+}
+
+impl Report {
+    /// Checks the run (recorded with `track_xi`) against the mirror flow of `init`
+    /// (Theorem 1, docs/math.md section 5) and keeps the outcome in
+    /// [`Report::mirror_check`]; a check that does not apply says why.
+    pub fn check_mirror(
+        &mut self,
+        problem: &Problem,
+        model: Model,
+        init: &[f64],
+        settings: &PredictSettings,
+    ) {
+        let outcome = match model {
+            Model::Deep { depth } => {
+                mirror_check(problem, init, depth, &self.run, settings).map_err(|e| e.to_string())
+            }
+            _ => Err("the mirror map is derived for the deep model".to_string()),
+        };
+        self.mirror_check = Some(match outcome {
+            Ok(check) => MirrorCheckReport {
+                applies: true,
+                reason: None,
+                check: Some(check),
+            },
+            Err(reason) => MirrorCheckReport {
+                applies: false,
+                reason: Some(reason),
+                check: None,
+            },
+        });
+    }
 }
 
 /// Trains `model` from `init` on `problem` and checks the paper's statements on the run:
@@ -106,7 +154,11 @@ pub fn train<O: Observer>(
             "Proposition 1 and Theorem 2 are statements about gradient flow; descent follows them up to O(step size)".into(),
         );
     }
-    Ok(Report { run, diagnostics })
+    Ok(Report {
+        run,
+        diagnostics,
+        mirror_check: None,
+    })
 }
 
 impl<T: Observer> Observer for Option<T> {

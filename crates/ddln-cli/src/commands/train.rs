@@ -5,24 +5,41 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
-use ddln::mirror::{mirror_check, PredictSettings};
-use ddln::{train, DescentSettings, Dynamics, FlowSettings, Method, Model, RkMethod};
+use ddln::mirror::PredictSettings;
+use ddln::{train, DescentSettings, Dynamics, FlowSettings, Method, RkMethod};
 
 use super::source::SourceArgs;
 use crate::config::TrainConfig;
 use crate::progress::Progress;
 use crate::report;
 
-/// Trainer choice on the command line.
+/// Trainer choice on the command line (the names of `Method` in TOML and summary.json).
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum MethodArg {
-    /// Gradient flow (paper eq. 5) by an adaptive Runge-Kutta method with error control.
+    /// Gradient flow (paper eq. 5) by an adaptive integrator with error control.
     Flow,
     /// Gradient descent: explicit Euler steps of size --lr (SGD with --batch-size, heavy ball with --momentum).
-    Gd,
+    #[value(alias = "gd")]
+    Descent,
 }
 
-/// Options of `ddln train`. Flags override the values of `--config`.
+/// The default of a flow setting, for `--help` (read from the core's one definition).
+fn flow_default(pick: fn(&FlowSettings) -> String) -> String {
+    pick(&FlowSettings::default())
+}
+
+/// The default of a descent setting, for `--help`.
+fn descent_default(pick: fn(&DescentSettings) -> String) -> String {
+    pick(&DescentSettings::default())
+}
+
+/// `Some(x)` as a default, `None` as "none".
+fn or_none<T: std::fmt::Display>(value: Option<T>) -> String {
+    value.map_or_else(|| "none".into(), |v| v.to_string())
+}
+
+/// Options of `ddln train`. Flags override the values of `--config`; every default shown
+/// is the core's.
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
 pub struct TrainArgs {
@@ -32,50 +49,44 @@ pub struct TrainArgs {
     /// Data, init, loss and model.
     #[command(flatten)]
     pub source: SourceArgs,
-    /// Trainer.
+    /// Trainer [default: flow].
     #[arg(long, value_enum)]
     pub method: Option<MethodArg>,
-    /// Flow: end of the time horizon.
-    #[arg(long)]
+    #[arg(long, help = format!("Flow: end of the time horizon [default: {}]", flow_default(|s| s.t_end.to_string())))]
     pub t_end: Option<f64>,
-    /// Flow: relative tolerance of each step (default 1e-10).
-    #[arg(long)]
+    #[arg(long, help = format!("Flow: relative tolerance of each step [default: {}]", flow_default(|s| format!("{:e}", s.rtol))))]
     pub rtol: Option<f64>,
-    /// Flow: absolute tolerance of each step (default 1e-12).
-    #[arg(long)]
+    #[arg(long, help = format!("Flow: absolute tolerance of each step [default: {}]", flow_default(|s| format!("{:e}", s.atol))))]
     pub atol: Option<f64>,
-    /// Flow: integrator: `auto` (default: dopri5, switching to the stiff RODAS4 once the
-    /// flow turns stiff), `dopri5`, `bs3` or `rodas`.
-    #[arg(long)]
+    #[arg(long, help = format!(
+        "Flow: integrator: `auto` (dopri5, switching to the stiff RODAS4 once the flow turns stiff), `dopri5`, `bs3` or `rodas` [default: {}]",
+        flow_default(|s| s.integrator.name().into())
+    ))]
     pub integrator: Option<String>,
-    /// Flow: number of evenly spaced recorded times (default 201).
-    #[arg(long)]
-    pub n_record: Option<usize>,
-    /// Flow: the variables integrated: `auto` (default: `reduced` for the deep model when
-    /// the init satisfies assumption (A), `layers` otherwise), `layers` (every layer entry)
-    /// or `reduced` (the d minimal layers; the others follow from the conservation law).
-    #[arg(long)]
+    #[arg(long, help = format!(
+        "Flow: the variables integrated: `auto` (`reduced` for the deep model when the init satisfies assumption (A), `layers` otherwise), `layers` (every layer entry) or `reduced` (the d minimal layers; the others follow from the conservation law) [default: {}]",
+        flow_default(|s| s.dynamics.name().into())
+    ))]
     pub dynamics: Option<String>,
-    /// GD: stop once the norm of the layer gradient is at most this (status Converged).
-    #[arg(long)]
-    pub grad_tol: Option<f64>,
-    /// Stop once the loss is at most this (status Converged).
-    #[arg(long)]
+    #[arg(long, help = format!("Flow: number of evenly spaced recorded times [default: {}]", flow_default(|s| s.n_record.to_string())))]
+    pub n_record: Option<usize>,
+    #[arg(long, help = format!("Flow: budget of accepted plus rejected steps [default: {}]", flow_default(|s| s.max_steps.to_string())))]
+    pub max_steps: Option<u64>,
+    #[arg(long, help = format!("Stop once the loss is at most this (status Converged) [default: {}]", flow_default(|s| or_none(s.loss_tol))))]
     pub loss_tol: Option<f64>,
-    /// GD: step size eta.
-    #[arg(long)]
+    #[arg(long, help = format!("Descent: stop once the norm of the layer gradient is at most this (status Converged) [default: {}]", descent_default(|s| or_none(s.grad_tol))))]
+    pub grad_tol: Option<f64>,
+    #[arg(long, help = format!("Descent: step size eta [default: {}]", descent_default(|s| format!("{:e}", s.lr))))]
     pub lr: Option<f64>,
-    /// GD: number of iterations.
-    #[arg(long)]
+    #[arg(long, help = format!("Descent: number of iterations [default: {}]", descent_default(|s| s.steps.to_string())))]
     pub steps: Option<u64>,
-    /// GD: heavy-ball momentum beta in [0, 1).
-    #[arg(long)]
+    #[arg(long, help = format!("Descent: heavy-ball momentum beta in [0, 1) [default: {}]", descent_default(|s| s.momentum.to_string())))]
     pub momentum: Option<f64>,
-    /// GD: mini-batch size (SGD); default full batch.
-    #[arg(long)]
+    #[arg(long, help = format!("Descent: mini-batch size (SGD) [default: {} (full batch)]", descent_default(|s| or_none(s.batch_size))))]
     pub batch_size: Option<usize>,
-    /// GD: record every this many iterations.
-    #[arg(long)]
+    #[arg(long, help = format!("Descent: seed of the mini-batch sampler [default: {}]", descent_default(|s| s.seed.to_string())))]
+    pub sampler_seed: Option<u64>,
+    #[arg(long, help = format!("Descent: record every this many iterations [default: {}]", descent_default(|s| s.record_every.to_string())))]
     pub record_every: Option<u64>,
     /// Flow, deep model: integrate xi(t) = -int grad L alongside and report the mirror-flow
     /// residual max_t |grad Q(theta(t)) - xi(t)| and the distance to the predicted limit.
@@ -96,6 +107,50 @@ pub struct TrainArgs {
     pub quiet: bool,
 }
 
+/// A flag's value as the JSON of the setting it overrides (`None`: not given).
+fn given<T: serde::Serialize>(value: &Option<T>) -> Option<serde_json::Value> {
+    value.as_ref().and_then(|v| serde_json::to_value(v).ok())
+}
+
+/// Sets the given `(setting, value)` pairs on `settings` through serde, so that the
+/// names are the settings' own (an unknown one is an error) and every frontend applies
+/// its overrides the same way. Names of flags that belong to the other method are
+/// reported with the method they need.
+fn overlay<T: serde::Serialize + serde::de::DeserializeOwned>(
+    settings: &T,
+    flags: &[(&str, Option<serde_json::Value>)],
+    foreign: &[(&str, bool)],
+    method: &str,
+    other: &str,
+) -> Result<T> {
+    let wrong: Vec<String> = foreign
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(name, _)| format!("--{}", name.replace('_', "-")))
+        .collect();
+    if !wrong.is_empty() {
+        let verb = if wrong.len() == 1 {
+            "belongs"
+        } else {
+            "belong"
+        };
+        bail!(
+            "{} {verb} to --method {other}, not --method {method}",
+            wrong.join(", ")
+        );
+    }
+    let mut value = serde_json::to_value(settings)?;
+    let table = value
+        .as_object_mut()
+        .expect("settings serialize as a table");
+    for (name, v) in flags {
+        if let Some(v) = v {
+            table.insert((*name).to_string(), v.clone());
+        }
+    }
+    Ok(serde_json::from_value(value)?)
+}
+
 impl TrainArgs {
     /// The config file (or defaults) with every given flag applied.
     pub fn resolve(&self) -> Result<TrainConfig> {
@@ -108,57 +163,61 @@ impl TrainArgs {
             Some(MethodArg::Flow) if !matches!(config.train, Method::Flow(_)) => {
                 config.train = Method::Flow(FlowSettings::default())
             }
-            Some(MethodArg::Gd) if !matches!(config.train, Method::Descent(_)) => {
+            Some(MethodArg::Descent) if !matches!(config.train, Method::Descent(_)) => {
                 config.train = Method::Descent(DescentSettings::default())
             }
             _ => {}
         }
+        let descent_flags = [
+            ("lr", given(&self.lr)),
+            ("steps", given(&self.steps)),
+            ("momentum", given(&self.momentum)),
+            ("batch_size", given(&self.batch_size)),
+            ("seed", given(&self.sampler_seed)),
+            ("record_every", given(&self.record_every)),
+            ("grad_tol", given(&self.grad_tol)),
+        ];
+        let integrator = self
+            .integrator
+            .as_deref()
+            .map(RkMethod::from_name)
+            .transpose()?;
+        let dynamics = self
+            .dynamics
+            .as_deref()
+            .map(Dynamics::from_name)
+            .transpose()?;
+        let flow_flags = [
+            ("t_end", given(&self.t_end)),
+            ("rtol", given(&self.rtol)),
+            ("atol", given(&self.atol)),
+            ("n_record", given(&self.n_record)),
+            ("max_steps", given(&self.max_steps)),
+            ("integrator", given(&integrator)),
+            ("dynamics", given(&dynamics)),
+        ];
+        let is_given =
+            |flags: &[(&'static str, Option<serde_json::Value>)]| -> Vec<(&'static str, bool)> {
+                flags.iter().map(|(n, v)| (*n, v.is_some())).collect()
+            };
         match &mut config.train {
             Method::Flow(s) => {
-                if self.lr.is_some()
-                    || self.steps.is_some()
-                    || self.momentum.is_some()
-                    || self.batch_size.is_some()
-                {
-                    bail!("--lr, --steps, --momentum and --batch-size belong to --method gd");
+                let mut flags = flow_flags.to_vec();
+                flags.push(("loss_tol", given(&self.loss_tol)));
+                let mut foreign = is_given(&descent_flags);
+                for f in foreign.iter_mut().filter(|f| f.0 == "seed") {
+                    f.0 = "sampler_seed";
                 }
-                s.t_end = self.t_end.unwrap_or(s.t_end);
-                s.rtol = self.rtol.unwrap_or(s.rtol);
-                s.atol = self.atol.unwrap_or(s.atol);
-                s.n_record = self.n_record.unwrap_or(s.n_record);
-                s.loss_tol = self.loss_tol.or(s.loss_tol);
+                *s = overlay(s, &flags, &foreign, "flow", "descent")?;
                 s.track_xi |= self.mirror_check;
-                if let Some(name) = &self.dynamics {
-                    s.dynamics = Dynamics::from_name(name)?;
-                }
-                if self.grad_tol.is_some() {
-                    bail!("--grad-tol belongs to --method gd (the flow stops on --loss-tol or --t-end)");
-                }
-                if let Some(name) = &self.integrator {
-                    s.integrator = RkMethod::from_name(name)?;
-                }
             }
             Method::Descent(s) => {
                 if self.mirror_check {
                     bail!("--mirror-check compares gradient flow with its mirror map: use it with --method flow");
                 }
-                if self.t_end.is_some()
-                    || self.rtol.is_some()
-                    || self.atol.is_some()
-                    || self.integrator.is_some()
-                {
-                    bail!("--t-end, --rtol, --atol and --integrator belong to --method flow (GD runs --steps of size --lr)");
-                }
-                s.lr = self.lr.unwrap_or(s.lr);
-                s.steps = self.steps.unwrap_or(s.steps);
-                s.momentum = self.momentum.unwrap_or(s.momentum);
-                s.batch_size = self.batch_size.or(s.batch_size);
-                s.record_every = self.record_every.unwrap_or(s.record_every);
-                s.loss_tol = self.loss_tol.or(s.loss_tol);
-                s.grad_tol = self.grad_tol.or(s.grad_tol);
-                if self.dynamics.is_some() {
-                    bail!("--dynamics is an integration mode of --method flow");
-                }
+                let mut flags = descent_flags.to_vec();
+                flags.push(("loss_tol", given(&self.loss_tol)));
+                *s = overlay(s, &flags, &is_given(&flow_flags), "descent", "flow")?;
             }
         }
         Ok(config)
@@ -175,7 +234,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         Method::Descent(s) => (s.steps as f64, true),
     };
     let mut progress = Progress::new(end, by_step, args.quiet);
-    let report = train(
+    let mut report = train(
         &loaded.problem,
         loaded.model,
         &loaded.init,
@@ -187,21 +246,15 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     for warning in &report.diagnostics.warnings {
         eprintln!("warning: {warning}");
     }
-    let mut extras = serde_json::Map::new();
     if args.mirror_check {
-        extras.insert(
-            "mirror_check".into(),
-            mirror_check_summary(&loaded, &report),
+        report.check_mirror(
+            &loaded.problem,
+            loaded.model,
+            &loaded.init,
+            &PredictSettings::default(),
         );
     }
-    let summary = report::write_run(
-        &args.out,
-        &config,
-        &loaded,
-        &report,
-        extras,
-        args.summary_only,
-    )?;
+    let summary = report::write_run(&args.out, &config, &loaded, &report, args.summary_only)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
@@ -220,30 +273,4 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// The mirror check of a flow run as JSON, or the reason it does not apply.
-fn mirror_check_summary(
-    loaded: &crate::config::Loaded,
-    report: &ddln::Report,
-) -> serde_json::Value {
-    let Model::Deep { depth } = loaded.model else {
-        return serde_json::json!({"applies": false, "reason": "the mirror map is derived for the deep model"});
-    };
-    match mirror_check(
-        &loaded.problem,
-        &loaded.init,
-        depth,
-        &report.run,
-        &PredictSettings::default(),
-    ) {
-        Ok(check) => {
-            let mut value = serde_json::to_value(&check).unwrap_or_default();
-            if let Some(map) = value.as_object_mut() {
-                map.insert("applies".into(), true.into());
-            }
-            value
-        }
-        Err(e) => serde_json::json!({"applies": false, "reason": e.to_string()}),
-    }
 }

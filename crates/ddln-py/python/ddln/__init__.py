@@ -30,10 +30,12 @@ Contents:
   :func:`mirror_check`, :func:`rich_to_kernel_sweep`
 * :mod:`ddln.data` (``gaussian``, ``sparse_recovery``), :mod:`ddln.init` (``scaled``)
 * :class:`DdlnError` (a ``ValueError``) for setup mistakes; numerical outcomes are
-  ``Run.status`` / ``Prediction.status`` strings, never exceptions.
+  ``Run.status`` / ``Prediction.status``, members of the string-valued enums
+  :class:`Status` / :class:`PredictStatus` (the core's names), never exceptions.
 """
 
 from . import data, init
+from ._enums import BaselineStatus, Dynamics, Integrator, PredictStatus, Status
 from ._ddln import (
     DdlnError,
     Entropy,
@@ -49,7 +51,12 @@ from ._ddln import (
 )
 
 __all__ = [
+    "BaselineStatus",
     "DdlnError",
+    "Dynamics",
+    "Integrator",
+    "PredictStatus",
+    "Status",
     "Entropy",
     "Prediction",
     "Run",

@@ -8,11 +8,9 @@ import numpy.typing as npt
 
 __version__: str
 
-Status = Literal["Completed", "Converged", "MaxSteps", "Diverged", "StepSizeTooSmall", "Stopped"]
+from ._enums import Dynamics, PredictStatus, Status
+
 OnStep = Callable[[float, float], bool | None]
-PredictStatus = Literal[
-    "Converged", "NotInRange", "MaxIterations", "LineSearchFailed", "PrecisionLimited"
-]
 Array = npt.NDArray[np.float64]
 
 class DdlnError(ValueError):
@@ -54,7 +52,7 @@ class Run:
     @property
     def model(self) -> str: ...
     @property
-    def dynamics(self) -> Literal["layers", "reduced"] | None: ...
+    def dynamics(self) -> Dynamics | None: ...
     @property
     def solver(self) -> dict[str, Any] | None: ...
     @property
@@ -232,3 +230,4 @@ def rich_to_kernel_sweep(
     lp_max_iter: int = 200,
 ) -> dict[str, Any]: ...
 def _core_defaults() -> str: ...
+def _vocabulary() -> str: ...

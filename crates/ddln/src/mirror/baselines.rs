@@ -27,6 +27,17 @@ pub enum BaselineStatus {
     Failed,
 }
 
+impl BaselineStatus {
+    /// Every variant, in declaration order (the vocabulary the frontends build their
+    /// enums from).
+    pub const ALL: [BaselineStatus; 4] = [
+        BaselineStatus::Solved,
+        BaselineStatus::AlmostSolved,
+        BaselineStatus::Infeasible,
+        BaselineStatus::Failed,
+    ];
+}
+
 /// A baseline interpolator and how well it interpolates.
 #[derive(Debug, Clone, Serialize)]
 pub struct Interpolator {

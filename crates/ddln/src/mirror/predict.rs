@@ -103,6 +103,18 @@ pub enum PredictStatus {
     PrecisionLimited,
 }
 
+impl PredictStatus {
+    /// Every variant, in declaration order (the vocabulary the frontends build their
+    /// enums from).
+    pub const ALL: [PredictStatus; 5] = [
+        PredictStatus::Converged,
+        PredictStatus::NotInRange,
+        PredictStatus::MaxIterations,
+        PredictStatus::LineSearchFailed,
+        PredictStatus::PrecisionLimited,
+    ];
+}
+
 /// The predicted end point of gradient flow.
 #[derive(Debug, Clone, Serialize)]
 pub struct Prediction {

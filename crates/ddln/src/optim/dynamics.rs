@@ -21,6 +21,12 @@ pub enum Dynamics {
 }
 
 impl Dynamics {
+    /// Every variant, in declaration order (the vocabulary the frontends build their
+    /// enums from).
+    pub const ALL: [Dynamics; 3] = [Dynamics::Auto, Dynamics::Layers, Dynamics::Reduced];
+}
+
+impl Dynamics {
     /// The name used in configs, on the command line and in Python.
     pub fn name(&self) -> &'static str {
         match self {

@@ -24,6 +24,19 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every variant, in declaration order (the vocabulary the frontends build their
+    /// enums from).
+    pub const ALL: [Status; 6] = [
+        Status::Completed,
+        Status::Converged,
+        Status::MaxSteps,
+        Status::Diverged,
+        Status::StepSizeTooSmall,
+        Status::Stopped,
+    ];
+}
+
+impl Status {
     /// `true` for the statuses that mean the run did what was asked.
     pub fn is_success(&self) -> bool {
         matches!(self, Status::Completed | Status::Converged)

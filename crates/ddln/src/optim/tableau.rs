@@ -127,6 +127,17 @@ pub enum RkMethod {
 }
 
 impl RkMethod {
+    /// Every variant, in declaration order (the vocabulary the frontends build their
+    /// enums from).
+    pub const ALL: [RkMethod; 4] = [
+        RkMethod::Dopri5,
+        RkMethod::Bs3,
+        RkMethod::Rodas,
+        RkMethod::Auto,
+    ];
+}
+
+impl RkMethod {
     /// The explicit tableau of this method (`Auto`: its explicit phase, Dormand-Prince);
     /// `None` for the Rosenbrock method.
     pub fn tableau(&self) -> Option<Tableau> {
