@@ -95,8 +95,12 @@ pub fn write_atomic(
         .into_owned();
     let tmp: PathBuf = dir.join(format!(".{name}.tmp{}", std::process::id()));
     let result = (|| {
-        let file =
-            fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        // create_new: fails on anything already there, a planted link included.
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .with_context(|| format!("cannot create {}", tmp.display()))?;
         let mut w = BufWriter::new(file);
         write(&mut w)?;
         w.flush()?;
@@ -137,14 +141,16 @@ pub fn write_npy(path: &Path, data: &[f64], shape: &[usize]) -> Result<()> {
     })
 }
 
-/// Writes named f64 arrays (data, shape) as one `.npz`, atomically. The members are
-/// stored uncompressed, as `numpy.savez` does: deflating float trajectories saves little
+/// Writes named f64 arrays (data, shape) as one `.npz`, atomically, byte for byte the
+/// same for the same arrays. The members are stored uncompressed, as `numpy.savez` does: deflating float trajectories saves little
 /// and was 3/4 of a run's fixed cost (measured at d = 1000, 201 records).
 pub fn write_npz(path: &Path, arrays: &[(&str, &[f64], Vec<usize>)]) -> Result<()> {
     write_atomic(path, |w| {
         let mut npz = npyz::npz::NpzWriter::new(std::io::Cursor::new(Vec::new()));
-        let stored =
-            zip::write::FileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        // A fixed member time (1980-01-01, zip's epoch): the same run gives the same bytes.
+        let stored = zip::write::FileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored)
+            .last_modified_time(zip::DateTime::default());
         for (name, data, shape) in arrays {
             let shape: Vec<u64> = shape.iter().map(|&s| s as u64).collect();
             let mut writer = npz

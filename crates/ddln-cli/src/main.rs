@@ -3,8 +3,11 @@
 
 mod commands;
 mod config;
+mod exit;
 mod experiments;
+mod interrupt;
 mod io;
+mod output;
 mod plot;
 mod progress;
 mod report;
@@ -15,7 +18,7 @@ use clap::{Parser, Subcommand};
 /// gradient descent on L(theta) = sum_i (<x_i, theta> - y_i)^2, with the statements of
 /// "Optimization Insights into Deep Diagonal Linear Networks" checked on every run.
 #[derive(Debug, Parser)]
-#[command(name = "ddln", version, about, long_about = None)]
+#[command(name = "ddln", version, about, long_about = None, after_help = exit::TABLE)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -39,10 +42,13 @@ fn main() {
         Command::Train(args) => commands::train::run(args),
         Command::Reproduce(args) => commands::reproduce::run(args),
         Command::Bias(args) => commands::bias::run(args),
-        Command::Entropy(args) => commands::entropy::run(args),
+        Command::Entropy(args) => commands::entropy::run(args).map(|()| exit::SUCCESS),
     };
-    if let Err(err) = result {
-        eprintln!("error: {err:#}");
-        std::process::exit(1);
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::exit(exit::ERROR);
+        }
     }
 }

@@ -270,10 +270,18 @@ fn run(
     let report =
         py.detach(|| ddln::train(&problem, model, &init, &method, &rate_check, &mut observer));
     observer.finish(py)?;
-    if let Some(e) = observer.error.take() {
-        return Err(Error::Py(e));
-    }
-    let mut report = report?;
+    // A Python exception that stopped the run (Ctrl-C, or raised by on_step) is
+    // re-raised carrying the partial run as its attribute `run` (status "Stopped").
+    let pending = observer.error.take();
+    let mut report = match (report, pending) {
+        (Ok(report), Some(e)) => {
+            let partial = Py::new(py, py_run(py, report, method, model, rows, d, None)?)?;
+            e.value(py).setattr("run", partial)?;
+            return Err(Error::Py(e));
+        }
+        (_, Some(e)) => return Err(Error::Py(e)),
+        (report, None) => report?,
+    };
     if mirror.check {
         py.detach(|| {
             report.check_mirror(&problem, model, &init, &ddln::PredictSettings::default())
@@ -291,6 +299,19 @@ fn run(
         }
         None => None,
     };
+    py_run(py, report, method, model, rows, d, mirror_check)
+}
+
+/// The Python `Run` of a core report.
+fn py_run(
+    py: Python<'_>,
+    report: ddln::Report,
+    method: Method,
+    model: Model,
+    rows: usize,
+    d: usize,
+    mirror_check: Option<Py<PyDict>>,
+) -> Result<PyRun> {
     let diagnostics_json = serde_json::to_string(&report.diagnostics)
         .map_err(|e| invalid("diagnostics", format!("could not be serialized: {e}")))?;
     let run = report.run;

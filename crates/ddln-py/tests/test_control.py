@@ -62,8 +62,10 @@ def test_callback_exception_propagates(small):
             raise Boom("from the callback")
         return True
 
-    with pytest.raises(Boom, match="from the callback"):
+    with pytest.raises(Boom, match="from the callback") as caught:
         ddln.gradient_descent(X, y, U0, lr=1e-3, steps=1000, on_step=on_step)
+    # The partial run rides along on the exception.
+    assert caught.value.run.status == "Stopped" and caught.value.run.t_final > 0.01
     # A KeyboardInterrupt raised inside the callback also surfaces as is.
     with pytest.raises(KeyboardInterrupt):
         ddln.gradient_flow(X, y, U0, on_step=lambda t, l: (_ for _ in ()).throw(KeyboardInterrupt))
@@ -77,13 +79,18 @@ def test_ctrl_c_interrupts_a_long_run_promptly():
     timer = threading.Timer(delay, _thread.interrupt_main)  # simulates SIGINT (Ctrl-C)
     start = time.perf_counter()
     timer.start()
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt) as caught:
         ddln.gradient_flow(X, y, U0, **kwargs)
     elapsed = time.perf_counter() - start
     timer.join()
     print(f"\nKeyboardInterrupt {1e3 * (elapsed - delay):.1f} ms after SIGINT")
     # Signals are polled every ~50 ms; 1 s leaves room for a loaded machine.
     assert elapsed < delay + 1.0
+    # The exception carries the run up to the interrupt.
+    partial = caught.value.run
+    assert partial.status is ddln.Status.Stopped and 0 < partial.t_final < kwargs["t_end"]
+    assert partial.t[-1] <= partial.t_final and len(partial.t) >= 1
+    assert np.all(np.isfinite(partial.final_theta))
 
 
 def test_gil_is_released_during_a_run():

@@ -13,7 +13,9 @@ use serde_json::json;
 
 use super::source::SourceArgs;
 use crate::config::TrainConfig;
+use crate::exit;
 use crate::io;
+use crate::output::Staging;
 
 /// Options of `ddln bias`.
 #[derive(Debug, Args)]
@@ -50,7 +52,7 @@ fn nonzeros(theta: &[f64], rtol: f64) -> usize {
 }
 
 /// Runs `ddln bias`.
-pub fn run(args: &BiasArgs) -> Result<()> {
+pub fn run(args: &BiasArgs) -> Result<i32> {
     let mut config = match &args.config {
         Some(path) => TrainConfig::from_toml_file(path)?,
         None => TrainConfig::default(),
@@ -63,6 +65,12 @@ pub fn run(args: &BiasArgs) -> Result<()> {
     if loaded.problem.loss() != Loss::Square {
         bail!("invalid value for `loss`: the predictor solves min Q subject to X theta = y (squared loss)");
     }
+    // The output folder is checked and staged before computing; published as one set.
+    let staging = args
+        .out
+        .as_ref()
+        .map(|dir| Staging::begin(dir, "bias"))
+        .transpose()?;
     let mut settings = PredictSettings::default();
     settings.tol = args.tol.unwrap_or(settings.tol);
     settings.max_iter = args.max_iter.unwrap_or(settings.max_iter);
@@ -106,16 +114,17 @@ pub fn run(args: &BiasArgs) -> Result<()> {
         result["theta_star"] = json!(star);
         result["distances"]["theta_inf_to_theta_star"] = json!(distance(theta, star));
     }
-    if let Some(dir) = &args.out {
-        io::ensure_dir(dir)?;
+    if let Some(staging) = staging {
+        let dir = staging.path();
         let d = loaded.problem.dim();
         io::write_npy(&dir.join("theta_inf.npy"), theta, &[d])?;
         io::write_npy(&dir.join("min_l1.npy"), &l1.theta, &[d])?;
         io::write_npy(&dir.join("min_l2.npy"), &l2.theta, &[d])?;
         io::write_json(&dir.join("bias.json"), &result)?;
+        staging.publish()?;
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&result)?);
+        exit::print_stdout(&serde_json::to_string_pretty(&result)?)?;
     } else {
         eprintln!(
             "{:?} after {} Newton steps (residual {:.3e}); |theta_inf - min L1| = {:.3e}, |theta_inf - min L2| = {:.3e}; non-zeros: theta_inf {}, min-L1 {}, min-L2 {}",
@@ -129,5 +138,5 @@ pub fn run(args: &BiasArgs) -> Result<()> {
             result["nonzeros"]["min_l2"],
         );
     }
-    Ok(())
+    Ok(exit::for_prediction(prediction.status))
 }

@@ -9,7 +9,9 @@ use ddln::mirror::Entropy;
 use ddln::recipes::{InitRecipe, InitShape};
 use serde_json::json;
 
+use crate::exit;
 use crate::io;
+use crate::output::Staging;
 use crate::plot::{self, Chart, Series, PALETTE};
 
 /// Options of `ddln entropy`.
@@ -101,7 +103,7 @@ pub fn run(args: &EntropyArgs) -> Result<()> {
         result["gradient"] = json!(grads);
         result["hessian_diag"] = json!(hess);
     }
-    if let Some(dir) = &args.plot {
+    if let Some(out) = &args.plot {
         if args.coordinate >= d {
             bail!(
                 "invalid value for `coordinate`: {} is not below d = {d}",
@@ -111,9 +113,11 @@ pub fn run(args: &EntropyArgs) -> Result<()> {
         if !(args.range.is_finite() && args.range > 0.0) {
             bail!("invalid value for `range`: must be a finite number > 0");
         }
-        io::ensure_dir(dir)?;
+        let staging = Staging::begin(out, "entropy")?;
+        let dir = staging.path();
         plot_coordinate(&entropy, &init, depth, d, args, dir)?;
         plot_depths(args.scale, args.range, dir)?;
+        staging.publish()?;
         result["plots"] = json!([
             "entropy_coordinate.png",
             "entropy_coordinate.svg",
@@ -122,7 +126,7 @@ pub fn run(args: &EntropyArgs) -> Result<()> {
         ]);
     }
     if args.json || (args.theta.is_none() && args.plot.is_none()) {
-        println!("{}", serde_json::to_string_pretty(&result)?);
+        exit::print_stdout(&serde_json::to_string_pretty(&result)?)?;
     }
     Ok(())
 }

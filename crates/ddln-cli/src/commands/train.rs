@@ -6,10 +6,13 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 use ddln::mirror::PredictSettings;
-use ddln::{train, DescentSettings, Dynamics, FlowSettings, Method, RkMethod};
+use ddln::{train, DescentSettings, Dynamics, FlowSettings, Method, RkMethod, Status};
 
 use super::source::SourceArgs;
 use crate::config::TrainConfig;
+use crate::exit;
+use crate::interrupt::{self, Interrupt};
+use crate::output::Staging;
 use crate::progress::Progress;
 use crate::report;
 
@@ -52,41 +55,41 @@ pub struct TrainArgs {
     /// Trainer [default: flow].
     #[arg(long, value_enum)]
     pub method: Option<MethodArg>,
-    #[arg(long, help = format!("Flow: end of the time horizon [default: {}]", flow_default(|s| s.t_end.to_string())))]
+    #[arg(long, allow_hyphen_values = true, help = format!("Flow: end of the time horizon [default: {}]", flow_default(|s| s.t_end.to_string())))]
     pub t_end: Option<f64>,
-    #[arg(long, help = format!("Flow: relative tolerance of each step [default: {}]", flow_default(|s| format!("{:e}", s.rtol))))]
+    #[arg(long, allow_hyphen_values = true, help = format!("Flow: relative tolerance of each step [default: {}]", flow_default(|s| format!("{:e}", s.rtol))))]
     pub rtol: Option<f64>,
-    #[arg(long, help = format!("Flow: absolute tolerance of each step [default: {}]", flow_default(|s| format!("{:e}", s.atol))))]
+    #[arg(long, allow_hyphen_values = true, help = format!("Flow: absolute tolerance of each step [default: {}]", flow_default(|s| format!("{:e}", s.atol))))]
     pub atol: Option<f64>,
-    #[arg(long, help = format!(
+    #[arg(long, allow_hyphen_values = true, help = format!(
         "Flow: integrator: `auto` (dopri5, switching to the stiff RODAS4 once the flow turns stiff), `dopri5`, `bs3` or `rodas` [default: {}]",
         flow_default(|s| s.integrator.name().into())
     ))]
     pub integrator: Option<String>,
-    #[arg(long, help = format!(
+    #[arg(long, allow_hyphen_values = true, help = format!(
         "Flow: the variables integrated: `auto` (`reduced` for the deep model when the init satisfies assumption (A), `layers` otherwise), `layers` (every layer entry) or `reduced` (the d minimal layers; the others follow from the conservation law) [default: {}]",
         flow_default(|s| s.dynamics.name().into())
     ))]
     pub dynamics: Option<String>,
-    #[arg(long, help = format!("Flow: number of evenly spaced recorded times [default: {}]", flow_default(|s| s.n_record.to_string())))]
+    #[arg(long, allow_hyphen_values = true, help = format!("Flow: number of evenly spaced recorded times [default: {}]", flow_default(|s| s.n_record.to_string())))]
     pub n_record: Option<usize>,
-    #[arg(long, help = format!("Flow: budget of accepted plus rejected steps [default: {}]", flow_default(|s| s.max_steps.to_string())))]
+    #[arg(long, allow_hyphen_values = true, help = format!("Flow: budget of accepted plus rejected steps [default: {}]", flow_default(|s| s.max_steps.to_string())))]
     pub max_steps: Option<u64>,
-    #[arg(long, help = format!("Stop once the loss is at most this (status Converged) [default: {}]", flow_default(|s| or_none(s.loss_tol))))]
+    #[arg(long, allow_hyphen_values = true, help = format!("Stop once the loss is at most this (status Converged) [default: {}]", flow_default(|s| or_none(s.loss_tol))))]
     pub loss_tol: Option<f64>,
-    #[arg(long, help = format!("Descent: stop once the norm of the layer gradient is at most this (status Converged) [default: {}]", descent_default(|s| or_none(s.grad_tol))))]
+    #[arg(long, allow_hyphen_values = true, help = format!("Descent: stop once the norm of the layer gradient is at most this (status Converged) [default: {}]", descent_default(|s| or_none(s.grad_tol))))]
     pub grad_tol: Option<f64>,
-    #[arg(long, help = format!("Descent: step size eta [default: {}]", descent_default(|s| format!("{:e}", s.lr))))]
+    #[arg(long, allow_hyphen_values = true, help = format!("Descent: step size eta [default: {}]", descent_default(|s| format!("{:e}", s.lr))))]
     pub lr: Option<f64>,
-    #[arg(long, help = format!("Descent: number of iterations [default: {}]", descent_default(|s| s.steps.to_string())))]
+    #[arg(long, allow_hyphen_values = true, help = format!("Descent: number of iterations [default: {}]", descent_default(|s| s.steps.to_string())))]
     pub steps: Option<u64>,
-    #[arg(long, help = format!("Descent: heavy-ball momentum beta in [0, 1) [default: {}]", descent_default(|s| s.momentum.to_string())))]
+    #[arg(long, allow_hyphen_values = true, help = format!("Descent: heavy-ball momentum beta in [0, 1) [default: {}]", descent_default(|s| s.momentum.to_string())))]
     pub momentum: Option<f64>,
-    #[arg(long, help = format!("Descent: mini-batch size (SGD) [default: {} (full batch)]", descent_default(|s| or_none(s.batch_size))))]
+    #[arg(long, allow_hyphen_values = true, help = format!("Descent: mini-batch size (SGD) [default: {} (full batch)]", descent_default(|s| or_none(s.batch_size))))]
     pub batch_size: Option<usize>,
-    #[arg(long, help = format!("Descent: seed of the mini-batch sampler [default: {}]", descent_default(|s| s.seed.to_string())))]
+    #[arg(long, allow_hyphen_values = true, help = format!("Descent: seed of the mini-batch sampler [default: {}]", descent_default(|s| s.seed.to_string())))]
     pub sampler_seed: Option<u64>,
-    #[arg(long, help = format!("Descent: record every this many iterations [default: {}]", descent_default(|s| s.record_every.to_string())))]
+    #[arg(long, allow_hyphen_values = true, help = format!("Descent: record every this many iterations [default: {}]", descent_default(|s| s.record_every.to_string())))]
     pub record_every: Option<u64>,
     /// Flow, deep model: integrate xi(t) = -int grad L alongside and report the mirror-flow
     /// residual max_t |grad Q(theta(t)) - xi(t)| and the distance to the predicted limit.
@@ -224,25 +227,34 @@ impl TrainArgs {
     }
 }
 
-/// Runs `ddln train`.
-pub fn run(args: &TrainArgs) -> Result<()> {
+/// Runs `ddln train`; returns the exit code of the run's status.
+pub fn run(args: &TrainArgs) -> Result<i32> {
     let config = args.resolve()?;
-    // Everything is loaded and validated before the output folder is touched.
+    // Everything is loaded and validated, and the output folder checked, before any
+    // computing; the outputs are staged and published as one set.
     let loaded = config.load()?;
+    let staging = Staging::begin(&args.out, "train")?;
+    interrupt::install();
     let (end, by_step) = match &config.train {
         Method::Flow(s) => (s.t_end, false),
         Method::Descent(s) => (s.steps as f64, true),
     };
-    let mut progress = Progress::new(end, by_step, args.quiet);
+    let mut observer = (Progress::new(end, by_step, args.quiet), Interrupt);
     let mut report = train(
         &loaded.problem,
         loaded.model,
         &loaded.init,
         &config.train,
         &config.rate_check,
-        &mut progress,
+        &mut observer,
     )?;
-    progress.finish();
+    observer.0.finish();
+    if interrupt::requested() && report.run.status == Status::Stopped {
+        report.run.message = format!(
+            "interrupted (SIGINT or SIGTERM) at t = {}; the outputs hold the run up to there",
+            report.run.t_final
+        );
+    }
     for warning in &report.diagnostics.warnings {
         eprintln!("warning: {warning}");
     }
@@ -254,9 +266,10 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             &PredictSettings::default(),
         );
     }
-    let summary = report::write_run(&args.out, &config, &loaded, &report, args.summary_only)?;
+    let summary = report::write_run(staging.path(), &config, &loaded, &report, args.summary_only)?;
+    staging.publish()?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        exit::print_stdout(&serde_json::to_string_pretty(&summary)?)?;
     } else {
         eprintln!(
             "{:?}: {} (final loss {:.6e}); results in {}",
@@ -272,5 +285,5 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             report.run.status
         );
     }
-    Ok(())
+    Ok(exit::for_status(report.run.status))
 }

@@ -15,6 +15,7 @@ use ddln::{gradient_flow, Dynamics, FlowSettings, Loss, Model, Problem, Status};
 use serde_json::json;
 
 use super::{Claim, Experiment, Options, Outcome};
+use crate::interrupt::{self, Interrupt};
 use crate::plot::{self, Chart, Series, PALETTE};
 
 /// The experiment.
@@ -67,6 +68,7 @@ impl Experiment for RichKernel {
             &LpSettings::default(),
         )?;
         let predict_seconds = start.elapsed().as_secs_f64();
+        interrupt::check()?;
         let l1_l2 = distance(&sweep.min_l1.theta, &sweep.min_l2.theta);
 
         // Confirm a few points by simulating gradient flow (reduced dynamics) to convergence.
@@ -98,6 +100,7 @@ impl Experiment for RichKernel {
         let mut all_converged = true;
         {
             for &(depth, alpha) in confirm {
+                interrupt::check()?;
                 let init = InitRecipe {
                     depth,
                     scale: alpha,
@@ -110,8 +113,9 @@ impl Experiment for RichKernel {
                     Model::deep(depth),
                     &init,
                     &reduced(&flow),
-                    &mut (),
+                    &mut Interrupt,
                 )?;
+                interrupt::check()?;
                 let sim_seconds = t0.elapsed().as_secs_f64();
                 let t1 = Instant::now();
                 let pred = predict(&problem, &init, depth, &settings)?;
