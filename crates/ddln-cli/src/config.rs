@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use ddln::recipes::{gaussian_data, sparse_recovery, InitRecipe};
+use ddln::recipes::{check_design_size, gaussian_data, sparse_recovery, InitRecipe};
 use ddln::theory::RateCheck;
 use ddln::{FlowSettings, Loss, Method, Model, Problem};
 use serde::{Deserialize, Serialize};
@@ -134,6 +134,26 @@ impl TrainConfig {
         Ok(config)
     }
 
+    /// This setup with its input files replaced by the copies a run folder holds
+    /// (`X.npy`, `y.npy`, `init.npy`, relative to the folder's `config.toml`), so that the
+    /// saved config repeats the run from any working directory, whatever the originals
+    /// were called or wherever they move.
+    pub fn pointing_to_copies(&self) -> TrainConfig {
+        let mut saved = self.clone();
+        if let DataSpec::Files { .. } = saved.data {
+            saved.data = DataSpec::Files {
+                x: PathBuf::from("X.npy"),
+                y: PathBuf::from("y.npy"),
+            };
+        }
+        if let InitSpec::File { .. } = saved.init {
+            saved.init = InitSpec::File {
+                path: PathBuf::from("init.npy"),
+            };
+        }
+        saved
+    }
+
     /// Makes relative data and init paths relative to the config file's folder.
     fn resolve_paths(&mut self, base: &Path) {
         let fix = |p: &mut PathBuf| {
@@ -159,6 +179,7 @@ impl TrainConfig {
                 (xm, n, d, yv, None)
             }
             DataSpec::Gaussian { n, d, seed } => {
+                check_design_size(*n, *d)?;
                 let (x, y) = gaussian_data(*n, *d, *seed);
                 (x, *n, *d, y, None)
             }

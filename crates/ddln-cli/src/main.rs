@@ -22,6 +22,10 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Threads for the gradient kernel and the linear algebra [default: all cores].
+    /// Results are the same bits for any count; the count is recorded in each summary.
+    #[arg(long, global = true)]
+    threads: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -38,6 +42,15 @@ enum Command {
 
 fn main() {
     let cli = Cli::parse();
+    if let Some(threads) = cli.threads {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .build_global();
+        if let Err(e) = pool {
+            eprintln!("error: invalid value for `--threads`: {e}");
+            std::process::exit(exit::ERROR);
+        }
+    }
     let result = match &cli.command {
         Command::Train(args) => commands::train::run(args),
         Command::Reproduce(args) => commands::reproduce::run(args),

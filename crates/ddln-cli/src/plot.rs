@@ -106,6 +106,9 @@ pub struct Chart {
     pub log_y: bool,
     /// Curves.
     pub series: Vec<Series>,
+    /// Legend in the lower left corner instead of the upper right (where the data leave
+    /// room there).
+    pub legend_lower_left: bool,
 }
 
 /// Writes `stem.png` and `stem.svg` (each atomically).
@@ -226,9 +229,35 @@ where
                     ctx.draw_series(LineSeries::new(pts.clone(), style))
                         .map_err(|e| anyhow!("{e}"))?
                 };
-                anno.label(s.label.as_str()).legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
+                // The swatch draws what the curve is: a line, a dashed line, points, or a
+                // line with markers, so that every legend entry can be told apart.
+                let (dashed, points, markers) = (s.dashed, s.points_only, s.markers);
+                // An unlabeled series is keyed by another entry (same colour or style).
+                if !s.label.is_empty() {
+                    anno.label(s.label.as_str()).legend(move |(x, y)| {
+                        // One element type for every kind: unused parts are a single point
+                        // (draws nothing) or a transparent circle.
+                        let line = color.stroke_width(2);
+                        let (first, second): (Vec<(i32, i32)>, Vec<(i32, i32)>) = if points {
+                            (vec![(10, 0)], vec![(10, 0)])
+                        } else if dashed {
+                            (vec![(0, 0), (7, 0)], vec![(12, 0), (20, 0)])
+                        } else {
+                            (vec![(0, 0), (20, 0)], vec![(20, 0)])
+                        };
+                        let dot = if points {
+                            Circle::new((10, 0), 4, line)
+                        } else if markers {
+                            Circle::new((10, 0), 3, color.filled())
+                        } else {
+                            Circle::new((10, 0), 0, TRANSPARENT.stroke_width(0))
+                        };
+                        EmptyElement::at((x, y))
+                            + PathElement::new(first, line)
+                            + PathElement::new(second, line)
+                            + dot
+                    });
+                }
                 if s.markers && !s.points_only {
                     ctx.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))
                         .map_err(|e| anyhow!("{e}"))?;
@@ -238,7 +267,11 @@ where
                 .background_style(WHITE.mix(0.85))
                 .border_style(BLACK)
                 .label_font(("sans-serif", 14))
-                .position(SeriesLabelPosition::UpperRight)
+                .position(if chart.legend_lower_left {
+                    SeriesLabelPosition::LowerLeft
+                } else {
+                    SeriesLabelPosition::UpperRight
+                })
                 .draw()
                 .map_err(|e| anyhow!("{e}"))?;
         }};

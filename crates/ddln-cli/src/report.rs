@@ -35,6 +35,7 @@ pub fn summary(config: &TrainConfig, loaded: &Loaded, report: &Report) -> Value 
     });
     json!({
         "ddln_version": env!("CARGO_PKG_VERSION"),
+        "threads": rayon::current_num_threads(),
         "method": config.train.name(),
         "model": loaded.model.name(),
         "loss_convention": loaded.problem.loss().convention(),
@@ -91,7 +92,10 @@ pub fn write_run(
         arrays.push(("bound", &rate.bound, vec![n_t]));
     }
     io::write_npz(&dir.join("trajectory.npz"), &arrays)?;
-    io::write_text(&dir.join("config.toml"), &toml::to_string_pretty(config)?)?;
+    io::write_text(
+        &dir.join("config.toml"),
+        &toml::to_string_pretty(&config.pointing_to_copies())?,
+    )?;
     // The inputs themselves, so the run can be repeated even if the originals move.
     let (n, x) = (loaded.problem.n_samples(), loaded.problem.x());
     io::write_npy(&dir.join("X.npy"), x, &[n, d])?;

@@ -376,3 +376,134 @@ fn exit_codes_and_closed_stdout() {
     );
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 }
+
+/// One thread and two give the same bits (flow with the threaded gradient and the
+/// threaded Gram product of the stiff solver, and descent), and the count is recorded.
+#[test]
+fn thread_counts_give_identical_bits() {
+    let dir = tmpdir("threads");
+    // n d = 2.4e5 .. 6e5 entries: above the threaded kernel's threshold; n^2 d = 1.8e8
+    // for the Gram product of the stiff steps.
+    let cases: [&[&str]; 2] = [
+        &[
+            "--n", "300", "--d", "2000", "--k", "5", "--depth", "3", "--scale", "0.05", "--t-end",
+            "30",
+        ],
+        &[
+            "--n", "120", "--d", "2000", "--depth", "2", "--scale", "0.3", "--method", "descent",
+            "--lr", "1e-4", "--steps", "200",
+        ],
+    ];
+    for (c, case) in cases.iter().enumerate() {
+        let mut finals = Vec::new();
+        for threads in ["1", "2"] {
+            let out = dir.join(format!("c{c}t{threads}"));
+            let o = bin()
+                .args([
+                    "train",
+                    "--quiet",
+                    "--summary-only",
+                    "--threads",
+                    threads,
+                    "--out",
+                ])
+                .arg(&out)
+                .args(*case)
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            let s = summary(&out);
+            assert_eq!(s["threads"].as_u64(), Some(threads.parse().unwrap()));
+            finals.push((
+                s["final_theta"].clone(),
+                s["final_loss"].clone(),
+                s["stats"].clone(),
+            ));
+        }
+        assert_eq!(finals[0], finals[1], "case {c}: 1 and 2 threads differ");
+    }
+}
+
+/// A run on the user's files given as relative paths (an init named U0.npy) is repeated
+/// bit for bit by its saved config.toml from another working directory.
+#[test]
+fn saved_config_repeats_the_run_from_anywhere() {
+    let dir = tmpdir("repeat");
+    let work = dir.join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let write = |name: &str, data: &[f64], shape: &[u64]| {
+        use npyz::WriterBuilder;
+        let file = std::io::BufWriter::new(std::fs::File::create(work.join(name)).unwrap());
+        let mut w = npyz::WriteOptions::new()
+            .default_dtype()
+            .shape(shape)
+            .writer(file)
+            .begin_nd()
+            .unwrap();
+        w.extend(data.iter().copied()).unwrap();
+        w.finish().unwrap();
+    };
+    write("data_x.npy", &[1.0, 0.2, 0.0, 0.3, 1.0, 0.5], &[2, 3]);
+    write("targets.npy", &[0.7, -0.4], &[2]);
+    write("U0.npy", &[0.3, 0.2, 0.4, 0.5, -0.1, 0.2], &[2, 3]);
+    let o = bin()
+        .current_dir(&work)
+        .args([
+            "train",
+            "--x",
+            "data_x.npy",
+            "--y",
+            "targets.npy",
+            "--init",
+            "U0.npy",
+        ])
+        .args(["--t-end", "10", "--quiet", "--json", "--out", "run"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let first: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let o = bin()
+        .current_dir(&dir)
+        .args([
+            "train",
+            "--config",
+            "work/run/config.toml",
+            "--quiet",
+            "--json",
+            "--out",
+            "again",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let second: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(first["final_theta"], second["final_theta"]);
+    assert_eq!(first["stats"], second["stats"]);
+}
+
+/// Sizes are checked before allocating: an overflowing or too large request is an
+/// error naming the option and the memory it would need (the machine's MemAvailable is
+/// far below 8 * 10^12 bytes here), exit 1, nothing written.
+#[test]
+fn huge_sizes_are_refused_before_allocating() {
+    let dir = tmpdir("huge");
+    for (args, needle) in [
+        (vec!["--d", "18446744073709551615"], "overflows"),
+        (
+            vec!["--n", "1000000", "--d", "1000000"],
+            "would need 8000.000 GB",
+        ),
+        (vec!["--n-record", "1000000000000"], "would need"),
+    ] {
+        let out = dir.join("x");
+        let o = bin()
+            .args(["train", "--quiet", "--out", out.to_str().unwrap()])
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!err.contains("panicked") && !out.exists(), "{err}");
+    }
+}

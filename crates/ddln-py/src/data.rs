@@ -30,6 +30,7 @@ pub fn gaussian<'py>(
     d: usize,
     seed: u64,
 ) -> Result<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    ddln::recipes::check_design_size(n, d)?;
     let (x, y) = ddln::recipes::gaussian_data(n, d, seed);
     Ok((to_numpy(py, x, &[n, d])?, to_numpy(py, y, &[n])?))
 }

@@ -140,3 +140,15 @@ def test_numerical_outcomes_are_a_status(small):
 
     conv = ddln.gradient_descent(X, y, U0, lr=1e-3, steps=10_000, loss_tol=1e9)
     assert conv.status == "Converged" and conv.success
+
+
+def test_huge_sizes_are_catchable_errors():
+    # Checked before allocating (the interpreter survives): 8e12 bytes is far above the
+    # machine's available memory.
+    with pytest.raises(ddln.DdlnError, match="would need 8000.000 GB"):
+        ddln.data.gaussian(1_000_000, 1_000_000)
+    with pytest.raises(ddln.DdlnError, match="overflows"):
+        ddln.init.scaled(depth=4, d=2**62)
+    X, y = ddln.data.gaussian(4, 3, seed=0)
+    with pytest.raises(ddln.DdlnError, match="n_record"):
+        ddln.gradient_flow(X, y, np.ones((2, 3)), n_record=10**12)

@@ -95,3 +95,14 @@ pub fn check_positive(field: &str, value: f64) -> Result<()> {
         ))
     }
 }
+
+/// Checks an optional stopping threshold: absent, or a finite number `>= 0`.
+pub fn check_threshold(field: &str, value: Option<f64>) -> Result<()> {
+    match value {
+        Some(v) if !(v.is_finite() && v >= 0.0) => Err(DdlnError::invalid(
+            field,
+            format!("must be a finite number >= 0 (or absent), got {v}"),
+        )),
+        _ => Ok(()),
+    }
+}

@@ -29,6 +29,7 @@
 pub mod error;
 pub mod kernel;
 pub mod loss;
+pub mod memory;
 pub mod mirror;
 pub mod observe;
 pub mod optim;
@@ -44,8 +45,8 @@ pub use loss::Loss;
 pub use mirror::{predict, Entropy, PredictSettings, PredictStatus, Prediction};
 pub use observe::{Control, FnObserver, Observer, StepView};
 pub use optim::{
-    descent, gradient_flow, DescentSettings, Dynamics, FlowSettings, RkMethod, RkSettings, Run,
-    RunStats, Schedule, Status, Trajectory,
+    descent, gradient_flow, DescentSettings, Dynamics, FlowSettings, RkMethod, Run, RunStats,
+    Schedule, Status, Trajectory,
 };
 pub use param::{Model, Reduced};
 pub use problem::{Problem, Threading};

@@ -14,17 +14,22 @@ pub use crate::vector::dot;
 /// cost of waking the pool and reducing the per-thread buffers.
 pub const PARALLEL_MIN_ENTRIES: usize = 1 << 18;
 
+/// Most row blocks of the threaded gradient (enough for 16 cores; each block adds one
+/// `d`-vector to the reduction).
+const MAX_BLOCKS: usize = 16;
+/// Fewest rows per block (so that the reduction stays small next to the pass over X).
+const ROWS_PER_BLOCK_MIN: usize = 16;
+
 /// How the gradient kernel uses threads (the rayon global pool).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Threading {
-    /// Threads when `n * d >= PARALLEL_MIN_ENTRIES`, the pool has more than one thread
-    /// and there are at least two rows per thread (default).
+    /// Row blocks when `n * d >= PARALLEL_MIN_ENTRIES` (default), run on the pool's threads.
     #[default]
     Auto,
-    /// Always one thread.
+    /// One pass on the calling thread, no blocks.
     Off,
-    /// Threads whenever the pool has more than one thread and `n >= 2`.
+    /// Row blocks whenever `n >= 2`.
     On,
 }
 
@@ -133,10 +138,14 @@ impl Problem {
         self.threading
     }
 
-    /// Number of row blocks (threads) the next gradient will use: 1 for the serial path.
+    /// Number of row blocks the gradient uses: 1 for the plain serial pass. The blocks
+    /// depend on `n` only, never on the number of threads, and their partial sums are
+    /// added in a fixed order: a result is the same bits on 1 thread or 64 (the pool
+    /// only decides how many blocks run at once).
     pub fn gradient_blocks(&self) -> usize {
-        let threads = rayon::current_num_threads();
-        let blocks = threads.min(self.n / 2).max(1);
+        let blocks = (self.n / ROWS_PER_BLOCK_MIN)
+            .clamp(2, MAX_BLOCKS)
+            .min(self.n);
         match self.threading {
             Threading::Off => 1,
             Threading::On => blocks,
@@ -198,10 +207,12 @@ impl Problem {
         debug_assert_eq!(grad.len(), self.d);
         let blocks = self.gradient_blocks();
         if blocks > 1 {
-            // A second caller on the same problem at the same time takes the serial path.
-            if let Ok(mut ws) = self.workspace.try_lock() {
-                return self.gradient_threaded(theta, grad, blocks, &mut ws);
-            }
+            // A second caller on the same problem at the same time gets buffers of its
+            // own (the same blocks, so the same bits).
+            return match self.workspace.try_lock() {
+                Ok(mut ws) => self.gradient_threaded(theta, grad, blocks, &mut ws),
+                Err(_) => self.gradient_threaded(theta, grad, blocks, &mut Workspace::default()),
+            };
         }
         gradient_rows(&self.x, &self.y, self.d, self.loss, theta, grad)
     }

@@ -13,10 +13,18 @@ type Rng = rand::rngs::ChaCha8Rng;
 /// `n x d` standard Gaussian `X` (row-major) and standard Gaussian `y`, as in the
 /// paper's figures ("X and y generated randomly").
 pub fn gaussian_data(n: usize, d: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
+    debug_assert!(n.checked_mul(d).is_some(), "call check_design_size first");
     let mut rng = Rng::seed_from_u64(seed);
     let x = (0..n * d).map(|_| rng.sample(StandardNormal)).collect();
     let y = (0..n).map(|_| rng.sample(StandardNormal)).collect();
     (x, y)
+}
+
+/// Checks that an `n x d` design fits in memory before it is drawn (an error naming the
+/// sizes and the memory they need; [`gaussian_data`] assumes it was called).
+pub fn check_design_size(n: usize, d: usize) -> Result<()> {
+    let entries = crate::memory::entries("n x d", &[n, d])?;
+    crate::memory::check_fits("n x d", "the design matrix X", entries)
 }
 
 /// A noiseless sparse-recovery problem: `X` standard Gaussian (`n x d`), `theta*` with
@@ -29,6 +37,7 @@ pub fn sparse_recovery(
     k: usize,
     seed: u64,
 ) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+    check_design_size(n, d)?;
     if n == 0 || d == 0 {
         return Err(DdlnError::invalid(
             "n, d",
@@ -111,6 +120,8 @@ impl InitRecipe {
                 format!("must be >= 2, got {}", self.depth),
             ));
         }
+        let entries = crate::memory::entries("depth x d", &[self.depth, d])?;
+        crate::memory::check_fits("depth x d", "the init", entries)?;
         check_positive("scale", self.scale)?;
         let mut rng = Rng::seed_from_u64(self.seed);
         let mut init: Vec<f64> = match self.shape {

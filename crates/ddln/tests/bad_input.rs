@@ -94,6 +94,27 @@ fn init_and_settings_errors_name_the_field() {
         ),
         (
             FlowSettings {
+                rtol: 2.0,
+                ..FlowSettings::default()
+            },
+            "rtol",
+        ),
+        (
+            FlowSettings {
+                loss_tol: Some(-1.0),
+                ..FlowSettings::default()
+            },
+            "loss_tol",
+        ),
+        (
+            FlowSettings {
+                loss_tol: Some(f64::NAN),
+                ..FlowSettings::default()
+            },
+            "loss_tol",
+        ),
+        (
+            FlowSettings {
                 t_eval: Some(vec![0.0, 2.0, 1.0]),
                 ..FlowSettings::default()
             },
@@ -142,6 +163,20 @@ fn init_and_settings_errors_name_the_field() {
             },
             "batch_size",
         ),
+        (
+            DescentSettings {
+                grad_tol: Some(-1e-3),
+                ..DescentSettings::default()
+            },
+            "grad_tol",
+        ),
+        (
+            DescentSettings {
+                loss_tol: Some(f64::NAN),
+                ..DescentSettings::default()
+            },
+            "loss_tol",
+        ),
     ] {
         assert_eq!(
             field_of(descent(&p, Model::deep(3), &init, &settings, &mut ()).unwrap_err()),
@@ -171,6 +206,51 @@ fn too_large_a_step_diverges_and_keeps_the_last_finite_state() {
         &run.trajectory.states[k * 15..(k + 1) * 15],
         &run.final_state[..]
     );
+}
+
+/// With a record grid coarser than the divergence (record_every 100, divergence within a
+/// few steps), the trajectory still ends at the last finite state, and Theorem 2 is
+/// checked on it (reference: the run's own final state and the definition of the
+/// check: only records with t > 0 count). A run with only t = 0 is "not checked".
+#[test]
+fn divergence_off_the_record_grid_keeps_the_last_finite_state() {
+    let p = common::random_problem(10, 5, 2);
+    let init = common::random_init(3, 5, 1.0, 3);
+    let settings = DescentSettings {
+        lr: 10.0,
+        steps: 1000,
+        record_every: 100,
+        ..DescentSettings::default()
+    };
+    let report = ddln::train(
+        &p,
+        Model::deep(3),
+        &init,
+        &ddln::Method::Descent(settings),
+        &ddln::RateCheck::default(),
+        &mut (),
+    )
+    .unwrap();
+    let run = &report.run;
+    assert_eq!(run.status, Status::Diverged);
+    assert!(run.trajectory.len() >= 2, "t = 0 and the last finite state");
+    let k = run.trajectory.len() - 1;
+    assert_eq!(&run.trajectory.states[k * 15..], &run.final_state[..]);
+    assert_eq!(run.trajectory.t[k], run.t_final);
+    let rate = report.diagnostics.rate.as_ref().unwrap();
+    assert_eq!(rate.times_checked, run.trajectory.len() - 1);
+    assert_ne!(rate.verdict, ddln::theory::Verdict::NotChecked);
+    // No record after t = 0: nothing to check the bound on.
+    let pl = ddln::theory::pl_constants(&p).unwrap();
+    let lone = ddln::theory::rate_report(
+        1.0,
+        &pl,
+        &[0.0],
+        &[run.trajectory.loss[0]],
+        &ddln::RateCheck::default(),
+    );
+    assert_eq!(lone.verdict, ddln::theory::Verdict::NotChecked);
+    assert!(!lone.holds && lone.times_checked == 0);
 }
 
 #[test]

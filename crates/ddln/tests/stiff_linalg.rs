@@ -7,7 +7,7 @@ mod common;
 
 use ddln::optim::linalg::{DiagLowRank, SolveMode};
 use ddln::optim::ReducedSystem;
-use ddln::optim::{integrate_stiff, Hooks, OdeSystem, RkSettings, RosenbrockTableau, StiffSystem};
+use ddln::optim::{integrate_stiff, Hooks, OdeSystem, RosenbrockTableau, StiffSystem};
 use ddln::{Loss, Problem, Reduced};
 
 fn lcg(seed: u64) -> impl FnMut() -> f64 {
@@ -165,12 +165,12 @@ fn rodas4_converges_with_order_four() {
     let mut errors = Vec::new();
     for steps in [10usize, 20, 40] {
         let h = 1.0 / steps as f64;
-        let settings = RkSettings {
+        let settings = ddln::FlowSettings {
             rtol: 1e3,
             atol: 1e3,
             initial_step: Some(h),
             max_step: Some(h),
-            ..RkSettings::default()
+            ..ddln::FlowSettings::default()
         };
         let mut sys = TwoComponent {
             j: [0.0; 2],

@@ -65,6 +65,12 @@ pub fn run(args: &BiasArgs) -> Result<i32> {
     if loaded.problem.loss() != Loss::Square {
         bail!("invalid value for `loss`: the predictor solves min Q subject to X theta = y (squared loss)");
     }
+    if !(args.sparsity_tol.is_finite() && args.sparsity_tol >= 0.0) {
+        bail!(
+            "invalid value for `sparsity_tol`: must be a finite number >= 0, got {}",
+            args.sparsity_tol
+        );
+    }
     // The output folder is checked and staged before computing; published as one set.
     let staging = args
         .out

@@ -17,6 +17,7 @@ use serde_json::json;
 use super::{Claim, Experiment, Options, Outcome};
 use crate::interrupt::{self, Interrupt};
 use crate::plot::{self, Chart, Series, PALETTE};
+use plotters::style::RGBColor;
 
 /// The experiment.
 pub struct RichKernel;
@@ -141,19 +142,50 @@ impl Experiment for RichKernel {
             y_label: "distance of theta_inf to the interpolator".into(),
             log_x: true,
             log_y: true,
+            legend_lower_left: true,
             ..Chart::default()
         };
+        // Distances below the LP solver's tolerance (relative to ||min-L1||) are its floor,
+        // not data; points where f64 cannot resolve the limit are left out, and said so.
+        let floor = LpSettings::default().tol * norm(&sweep.min_l1.theta);
+        let dropped = sweep
+            .points
+            .iter()
+            .filter(|p| p.status != PredictStatus::Converged)
+            .count();
+        if dropped > 0 {
+            chart.title = format!(
+                "Rich to kernel (n = {n}, d = {d}, k = {k}); {dropped} points beyond f64 not drawn"
+            );
+        }
+        // The legend keys line styles once, then one colour per depth.
+        let black = PALETTE[7];
+        chart
+            .series
+            .push(Series::solid("solid: to min-L1", vec![], vec![], black));
+        chart
+            .series
+            .push(Series::dashed("dashed: to min-L2", vec![], vec![], black));
+        chart
+            .series
+            .push(Series::points("simulated flow", vec![], vec![], black));
+        chart.series.push(Series::dashed(
+            "LP tolerance x ||min-L1|| (solver floor)",
+            vec![scales[0], scales[scales.len() - 1]],
+            vec![floor, floor],
+            RGBColor(150, 150, 150),
+        ));
         for (c, &depth) in DEPTHS.iter().enumerate() {
             let pts: Vec<_> = sweep.points.iter().filter(|p| p.depth == depth).collect();
             let xs: Vec<f64> = pts.iter().map(|p| p.scale).collect();
             chart.series.push(Series::solid(
-                format!("L = {depth}: to min-L1"),
+                format!("L = {depth}"),
                 xs.clone(),
                 pts.iter().map(|p| p.dist_l1).collect(),
                 PALETTE[c],
             ));
             chart.series.push(Series::dashed(
-                format!("L = {depth}: to min-L2"),
+                String::new(),
                 xs,
                 pts.iter().map(|p| p.dist_l2).collect(),
                 PALETTE[c],
@@ -163,7 +195,7 @@ impl Experiment for RichKernel {
                 .filter(|v| v["depth"] == depth)
                 .collect();
             chart.series.push(Series::points(
-                format!("L = {depth}: simulated flow"),
+                String::new(),
                 sims.iter()
                     .map(|v| v["scale"].as_f64().unwrap_or(f64::NAN))
                     .collect(),

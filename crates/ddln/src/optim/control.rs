@@ -1,8 +1,9 @@
 //! Step-size control and bookkeeping shared by the explicit Runge-Kutta and the
 //! Rosenbrock integrators.
 
-use super::ode::{Hooks, Outcome, RkSettings};
+use super::ode::{Hooks, Outcome};
 use super::run::{RunStats, Status};
+use super::settings::FlowSettings;
 use crate::observe::{Control, Observer, StepView};
 
 /// An [`Outcome`] that did not hand over to another integrator.
@@ -84,7 +85,7 @@ pub(super) fn error_norm(
     h: f64,
     y: &[f64],
     y_new: &[f64],
-    settings: &RkSettings,
+    settings: &FlowSettings,
 ) -> f64 {
     let n = y.len();
     let mut sum = 0.0;
@@ -151,7 +152,7 @@ pub(super) fn plan_step(
     h: &mut f64,
     target: f64,
     max_step: f64,
-    settings: &RkSettings,
+    settings: &FlowSettings,
     stats: &RunStats,
     last_reject_nonfinite: bool,
 ) -> Result<(f64, bool), (Status, String)> {

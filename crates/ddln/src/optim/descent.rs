@@ -6,7 +6,8 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use super::run::{Run, RunStats, Status, Trajectory};
-use crate::error::{check_positive, DdlnError, Result};
+use crate::error::{check_positive, check_threshold, DdlnError, Result};
+use crate::memory;
 use crate::observe::{Control, Observer, StepView};
 use crate::param::Model;
 use crate::problem::Problem;
@@ -104,6 +105,8 @@ impl DescentSettings {
         if self.record_every == 0 {
             return Err(DdlnError::invalid("record_every", "must be at least 1"));
         }
+        check_threshold("loss_tol", self.loss_tol)?;
+        check_threshold("grad_tol", self.grad_tol)?;
         match self.schedule {
             Schedule::InverseTime { decay } if !(decay >= 0.0 && decay.is_finite()) => Err(
                 DdlnError::invalid("schedule.decay", format!("must be >= 0, got {decay}")),
@@ -142,6 +145,10 @@ pub fn descent<O: Observer>(
     let mut order: Vec<usize> = (0..n).collect();
     let mut cursor = n;
     let mut batch: Vec<usize> = Vec::with_capacity(settings.batch_size.unwrap_or(0));
+    let records = (settings.steps / settings.record_every).saturating_add(2) as usize;
+    let per_record = model.rows() * d + d + 2;
+    let recorded = memory::entries("steps", &[records, per_record])?;
+    memory::check_fits("record_every", "the recorded trajectory", recorded)?;
     let mut traj = Trajectory::default();
     let mut stats = RunStats {
         max_local_error: f64::NAN,
@@ -185,6 +192,12 @@ pub fn descent<O: Observer>(
             );
             state.copy_from_slice(&last_good);
             t = t_good;
+            // The trajectory ends at the last finite state, recorded or not.
+            if k > 0 && traj.t.last() != Some(&t) {
+                model.theta(&state, &mut theta);
+                let good_loss = problem.loss_value(&theta);
+                record(&mut traj, t, &state, &theta, good_loss);
+            }
             break;
         }
         last_good.copy_from_slice(&state);
@@ -201,6 +214,14 @@ pub fn descent<O: Observer>(
         if observer.observe(&view) == Control::Stop {
             status = Status::Stopped;
             message = format!("stopped by an observer at iteration {k}");
+            if traj.t.last() != Some(&t) {
+                let stop_loss = if loss.is_nan() {
+                    problem.loss_value(&theta)
+                } else {
+                    loss
+                };
+                record(&mut traj, t, &state, &theta, stop_loss);
+            }
             break;
         }
         if settings.loss_tol.is_some_and(|tol| loss <= tol) {

@@ -4,127 +4,18 @@
 //! either through the integrator dispatch and records the same [`Run`], optionally with
 //! the dual variable `xi(t) = -int_0^t grad L(theta(s)) ds` alongside (for the mirror check).
 
-use serde::{Deserialize, Serialize};
-
 use super::dynamics::Dynamics;
 use super::integrate::integrate;
 use super::layer_system::LayerSystem;
-use super::ode::{Hooks, RkSettings, StiffSystem};
+use super::ode::{Hooks, StiffSystem};
 use super::reduced_system::ReducedSystem;
-use super::run::{linspace, FlowSolver, Run, Trajectory};
-use super::tableau::RkMethod;
-use crate::error::{check_finite, check_positive, DdlnError, Result};
+use super::run::{FlowSolver, Run, Trajectory};
+use super::settings::FlowSettings;
+use crate::error::{DdlnError, Result};
+use crate::memory;
 use crate::observe::{Control, Observer, StepView};
 use crate::param::{Model, Reduced};
 use crate::problem::Problem;
-
-/// Settings of a gradient-flow run. Defaults are documented on each field.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct FlowSettings {
-    /// End of the time horizon (default 50).
-    pub t_end: f64,
-    /// Relative tolerance per step (default 1e-10).
-    pub rtol: f64,
-    /// Absolute tolerance per step (default 1e-12).
-    pub atol: f64,
-    /// Largest number of accepted plus rejected steps (default 10^7).
-    pub max_steps: u64,
-    /// First step size; `None` picks it from the derivatives at the start (default).
-    pub initial_step: Option<f64>,
-    /// Upper bound on the step size; `None` for no bound (default).
-    pub max_step: Option<f64>,
-    /// Integrator (default `auto`: Dormand-Prince 5(4), switching to RODAS4 where the
-    /// problem turns stiff); see [`RkMethod`].
-    pub integrator: RkMethod,
-    /// Number of evenly spaced recorded times in `[0, t_end]` when `t_eval` is not given (default 201).
-    pub n_record: usize,
-    /// Explicit recorded times (sorted, in `[0, t_end]`); `t_end` is always recorded too.
-    pub t_eval: Option<Vec<f64>>,
-    /// Stop with status `Converged` once the loss is at most this (default: never).
-    pub loss_tol: Option<f64>,
-    /// Integrate `xi(t) = -int_0^t grad L ds` alongside and record it (default false).
-    pub track_xi: bool,
-    /// The variables integrated (default `auto`: reduced where assumption (A) allows).
-    pub dynamics: Dynamics,
-}
-
-impl Default for FlowSettings {
-    fn default() -> Self {
-        FlowSettings {
-            t_end: 50.0,
-            rtol: 1e-10,
-            atol: 1e-12,
-            max_steps: 10_000_000,
-            initial_step: None,
-            max_step: None,
-            integrator: RkMethod::default(),
-            n_record: 201,
-            t_eval: None,
-            loss_tol: None,
-            track_xi: false,
-            dynamics: Dynamics::Auto,
-        }
-    }
-}
-
-impl FlowSettings {
-    /// Checks the horizon, tolerances and recorded times.
-    pub fn validate(&self) -> Result<()> {
-        check_positive("t_end", self.t_end)?;
-        self.rk().validate()?;
-        if self.n_record < 2 {
-            return Err(DdlnError::invalid("n_record", "must be at least 2"));
-        }
-        if let Some(times) = &self.t_eval {
-            check_finite("t_eval", times)?;
-            if let Some(k) = times.windows(2).position(|w| w[1] < w[0]) {
-                return Err(DdlnError::invalid(
-                    "t_eval",
-                    format!(
-                        "times must be sorted ascending; t_eval[{}] < t_eval[{k}]",
-                        k + 1
-                    ),
-                ));
-            }
-            if let Some(&bad) = times.iter().find(|&&t| t < 0.0 || t > self.t_end) {
-                return Err(DdlnError::invalid(
-                    "t_eval",
-                    format!("time {bad} is outside [0, t_end = {}]", self.t_end),
-                ));
-            }
-        }
-        if let Some(tol) = self.loss_tol {
-            if tol.is_nan() {
-                return Err(DdlnError::invalid("loss_tol", "must be a number"));
-            }
-        }
-        Ok(())
-    }
-
-    /// The error-control part of these settings.
-    pub fn rk(&self) -> RkSettings {
-        RkSettings {
-            rtol: self.rtol,
-            atol: self.atol,
-            max_steps: self.max_steps,
-            initial_step: self.initial_step,
-            max_step: self.max_step,
-        }
-    }
-
-    /// The recorded times: `t_eval` (or `n_record` evenly spaced ones), ending at `t_end`.
-    pub fn output_times(&self) -> Vec<f64> {
-        let mut times = match &self.t_eval {
-            Some(t) => t.clone(),
-            None => linspace(self.t_end, self.n_record),
-        };
-        if times.last() != Some(&self.t_end) {
-            times.push(self.t_end);
-        }
-        times
-    }
-}
 
 /// The integrated state's relation to the layers: identical, or rebuilt from `v`.
 #[derive(Clone, Copy)]
@@ -286,6 +177,9 @@ fn drive<S: StiffSystem, O: Observer>(
     let times = settings.output_times();
     // Sized up front: recording never reallocates inside the integration loop.
     let n_out = times.len();
+    let per_record = layers_len + d * if settings.track_xi { 2 } else { 1 } + 2;
+    let recorded = memory::entries("n_record", &[n_out, per_record])?;
+    memory::check_fits("n_record", "the recorded trajectory", recorded)?;
     let mut traj = Trajectory {
         t: Vec::with_capacity(n_out),
         states: Vec::with_capacity(n_out * layers_len),
@@ -325,14 +219,7 @@ fn drive<S: StiffSystem, O: Observer>(
         observed_len: state_len,
         stop_loss: settings.loss_tol,
     };
-    let outcome = integrate(
-        sys,
-        settings.integrator,
-        &mut y,
-        &times,
-        &settings.rk(),
-        hooks,
-    );
+    let outcome = integrate(sys, settings.integrator, &mut y, &times, settings, hooks);
     let mut final_state = vec![0.0; layers_len];
     map.layers(&y[..state_len], &mut final_state);
     let mut final_theta = vec![0.0; d];

@@ -2,9 +2,10 @@
 //! to any system that provides a structured Jacobian. The switching policy of `auto` lives
 //! here.
 
-use super::ode::{Hooks, Outcome, RkSettings, StiffSystem};
+use super::ode::{Hooks, Outcome, StiffSystem};
 use super::rk::integrate_explicit;
 use super::rosenbrock::{integrate_stiff, RosenbrockTableau};
+use super::settings::FlowSettings;
 use super::tableau::RkMethod;
 use crate::observe::Observer;
 
@@ -17,7 +18,7 @@ pub fn integrate<S: StiffSystem, O: Observer>(
     method: RkMethod,
     y: &mut [f64],
     t_eval: &[f64],
-    settings: &RkSettings,
+    settings: &FlowSettings,
     mut hooks: Hooks<'_, O>,
 ) -> Outcome {
     let rodas = RosenbrockTableau::rodas4();
@@ -38,7 +39,7 @@ pub fn integrate<S: StiffSystem, O: Observer>(
             };
             let used = first.stats.steps + first.stats.rejected_steps;
             let rest_start = t_eval.partition_point(|&t| t <= t_switch);
-            let mut rest = *settings;
+            let mut rest = settings.clone();
             rest.max_steps = settings.max_steps.saturating_sub(used).max(1);
             if first.last_step.is_finite() && first.last_step > 0.0 {
                 rest.initial_step = Some(first.last_step);

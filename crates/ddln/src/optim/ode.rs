@@ -1,12 +1,10 @@
 //! What the integrators share: the system traits ([`OdeSystem`], [`StiffSystem`]), the
-//! error-control settings ([`RkSettings`]), the per-step callbacks ([`Hooks`]) and how an
-//! integration ended ([`Outcome`]). Imports nothing from the integrators themselves.
-
-use serde::{Deserialize, Serialize};
+//! per-step callbacks ([`Hooks`]) and how an integration ended ([`Outcome`]). Imports
+//! nothing from the integrators themselves; their error control is read from
+//! [`super::FlowSettings`].
 
 use super::run::{RunStats, Status};
 use super::tableau::RkMethod;
-use crate::error::{check_positive, DdlnError, Result};
 use crate::observe::Observer;
 
 /// A system `dy/dt = f(t, y)` whose evaluations also yield the loss at `y`.
@@ -15,61 +13,6 @@ pub trait OdeSystem {
     fn dim(&self) -> usize;
     /// Writes `f(t, y)` into `dy` and returns the loss at `y`.
     fn rhs(&mut self, t: f64, y: &[f64], dy: &mut [f64]) -> f64;
-}
-
-/// Error control of the adaptive integrator.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RkSettings {
-    /// Relative tolerance per step (default 1e-10).
-    pub rtol: f64,
-    /// Absolute tolerance per step (default 1e-12).
-    pub atol: f64,
-    /// Largest number of accepted plus rejected steps (default 10^7).
-    pub max_steps: u64,
-    /// First step size; `None` picks it from the derivatives at the start (Hairer's rule).
-    pub initial_step: Option<f64>,
-    /// Upper bound on the step size; `None` for no bound.
-    pub max_step: Option<f64>,
-}
-
-impl Default for RkSettings {
-    fn default() -> Self {
-        RkSettings {
-            rtol: 1e-10,
-            atol: 1e-12,
-            max_steps: 10_000_000,
-            initial_step: None,
-            max_step: None,
-        }
-    }
-}
-
-impl RkSettings {
-    /// Checks every tolerance and bound.
-    pub fn validate(&self) -> Result<()> {
-        check_positive("rtol", self.rtol)?;
-        check_positive("atol", self.atol)?;
-        if self.rtol < 1e-15 {
-            return Err(DdlnError::invalid(
-                "rtol",
-                format!(
-                    "{} is below what f64 arithmetic can deliver; use rtol >= 1e-15",
-                    self.rtol
-                ),
-            ));
-        }
-        if self.max_steps == 0 {
-            return Err(DdlnError::invalid("max_steps", "must be at least 1"));
-        }
-        if let Some(h) = self.initial_step {
-            check_positive("initial_step", h)?;
-        }
-        if let Some(h) = self.max_step {
-            check_positive("max_step", h)?;
-        }
-        Ok(())
-    }
 }
 
 /// How an integration ended: the status, the time reached, a message and work counters.

@@ -4,8 +4,9 @@
 //! All work arrays are allocated once before the loop; a step allocates nothing.
 
 use super::control::{axpy, checkpoint, error_norm, finish, plan_step, Controller};
-use super::ode::{Hooks, OdeSystem, Outcome, RkSettings};
+use super::ode::{Hooks, OdeSystem, Outcome};
 use super::run::{RunStats, Status};
+use super::settings::FlowSettings;
 use super::tableau::Tableau;
 use crate::observe::Observer;
 
@@ -29,7 +30,7 @@ pub fn integrate_explicit<S: OdeSystem, O: Observer>(
     tableau: &Tableau,
     y: &mut [f64],
     t_eval: &[f64],
-    settings: &RkSettings,
+    settings: &FlowSettings,
     hooks: &mut Hooks<'_, O>,
     detect_stiffness: bool,
 ) -> Outcome {
@@ -188,7 +189,7 @@ fn initial_step<S: OdeSystem>(
     order: u32,
     y0: &[f64],
     f0: &[f64],
-    settings: &RkSettings,
+    settings: &FlowSettings,
     y1: &mut [f64],
     f1: &mut [f64],
 ) -> f64 {

@@ -15,8 +15,9 @@
 //! becomes a dense `d x d` matrix. All work arrays are allocated before the loop.
 
 use super::control::{axpy, checkpoint, error_norm, finish, plan_step, Controller};
-use super::ode::{Hooks, Outcome, RkSettings, StiffSystem};
+use super::ode::{Hooks, Outcome, StiffSystem};
 use super::run::{RunStats, Status};
+use super::settings::FlowSettings;
 use crate::observe::Observer;
 
 /// A Rosenbrock method as data: stages in Hairer & Wanner's transformed form.
@@ -134,7 +135,7 @@ pub fn integrate_stiff<S: StiffSystem, O: Observer>(
     y: &mut [f64],
     t0: f64,
     t_eval: &[f64],
-    settings: &RkSettings,
+    settings: &FlowSettings,
     hooks: &mut Hooks<'_, O>,
 ) -> Outcome {
     let n = sys.dim();

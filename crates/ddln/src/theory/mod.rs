@@ -7,7 +7,7 @@ pub mod rate;
 
 pub use assumption::{assumption_a, AssumptionReport};
 pub use conservation::{ConservationReport, LayerWatch, SignReport};
-pub use rate::{pl_constants, rate_report, PlConstants, RateCheck, RateReport};
+pub use rate::{pl_constants, rate_report, PlConstants, RateCheck, RateReport, Verdict};
 
 use serde::Serialize;
 

@@ -130,8 +130,13 @@ pub struct RateReport {
     pub gap: Vec<f64>,
     /// The bound `exp(-2 sigma mu t) (L(theta(0)) - L*)` at the recorded times.
     pub bound: Vec<f64>,
-    /// Whether the gap stayed below the bound (within [`RateCheck`]) at every recorded time.
+    /// Whether the gap stayed below the bound (within [`RateCheck`]) at every recorded
+    /// time; `false` when nothing could be checked (see `verdict`).
     pub holds: bool,
+    /// `holds`, `violated`, or `not checked` (no recorded time `t > 0` with a finite loss).
+    pub verdict: Verdict,
+    /// Recorded times `t > 0` with a finite loss, the ones the bound was checked on.
+    pub times_checked: usize,
     /// Largest `gap / bound` over the recorded times `t > 0`.
     pub max_gap_over_bound: f64,
     /// First recorded time where the bound was exceeded, if any.
@@ -140,6 +145,18 @@ pub struct RateReport {
     /// recorded times where the gap is above `1e-10 max(L(theta(0)) - L*, L*)` (rounding
     /// level); `None` if fewer than 8 such times.
     pub measured_rate: Option<f64>,
+}
+
+/// The outcome of a check of one of the paper's statements on a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Checked on the run's data, and it held.
+    Holds,
+    /// Checked, and it failed somewhere (see the report for where).
+    Violated,
+    /// The run has no data to check it on (e.g. it diverged before its first record).
+    NotChecked,
 }
 
 /// `sigma` of Theorem 2 for a deep-model init satisfying (A).
@@ -171,12 +188,16 @@ pub fn rate_report(
     let slack = check.atol_rel * initial_gap.abs();
     let mut first_violation_t = None;
     let mut max_ratio: f64 = 0.0;
+    let times_checked = (0..t.len())
+        .filter(|&k| t[k] > 0.0 && gap[k].is_finite())
+        .count();
     for k in 0..t.len() {
         // At t = 0 the ratio is 1 by construction: it says nothing.
         if bound[k] > 0.0 && t[k] > 0.0 {
             max_ratio = max_ratio.max(gap[k] / bound[k]);
         }
-        if gap[k] > bound[k] * (1.0 + check.rtol) + slack && first_violation_t.is_none() {
+        let exceeded = gap[k] > bound[k] * (1.0 + check.rtol) + slack || !gap[k].is_finite();
+        if exceeded && first_violation_t.is_none() {
             first_violation_t = Some(t[k]);
         }
     }
@@ -186,7 +207,13 @@ pub fn rate_report(
         l_star: pl.l_star,
         initial_gap,
         rate,
-        holds: first_violation_t.is_none(),
+        holds: first_violation_t.is_none() && times_checked > 0,
+        verdict: match (first_violation_t, times_checked) {
+            (Some(_), _) => Verdict::Violated,
+            (None, 0) => Verdict::NotChecked,
+            (None, _) => Verdict::Holds,
+        },
+        times_checked,
         max_gap_over_bound: max_ratio,
         first_violation_t,
         measured_rate: late_decay_rate(t, &gap, 1e-10 * initial_gap.abs().max(pl.l_star)),
