@@ -45,7 +45,7 @@ pub enum DataSpec {
 
 /// Where the init comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum InitSpec {
     /// An `(L, d)` array in a `.npy` file (row = layer).
     File {

@@ -35,11 +35,32 @@ pub fn read_npy(path: &Path, field: &str) -> Result<Array> {
             path.display()
         ),
     };
+    let short = || {
+        format!(
+            "`{field}`: {} holds fewer numbers than its header's shape {shape:?} (truncated or corrupt file); write it again",
+            path.display()
+        )
+    };
     let data: Vec<f64> = match &type_str[1..] {
-        "f8" => file.into_vec::<f64>()?,
-        "f4" => file.into_vec::<f32>()?.into_iter().map(f64::from).collect(),
-        "i8" => file.into_vec::<i64>()?.into_iter().map(|v| v as f64).collect(),
-        "i4" => file.into_vec::<i32>()?.into_iter().map(f64::from).collect(),
+        "f8" => file.into_vec::<f64>().with_context(short)?,
+        "f4" => file
+            .into_vec::<f32>()
+            .with_context(short)?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
+        "i8" => file
+            .into_vec::<i64>()
+            .with_context(short)?
+            .into_iter()
+            .map(|v| v as f64)
+            .collect(),
+        "i4" => file
+            .into_vec::<i32>()
+            .with_context(short)?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
         _ => bail!(
             "`{field}`: {} has dtype {type_str}; expected float64 (also accepted: float32, int32, int64)",
             path.display()

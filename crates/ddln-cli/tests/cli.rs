@@ -213,7 +213,37 @@ fn bad_input_is_a_clear_error_with_no_output() {
     write_f64(&dir.join("Uwide.npy"), &[0.3; 8], &[2, 4]);
     write_array::<u8>(&dir.join("Xu8.npy"), &[1; 9], &[3, 3]);
     std::fs::write(dir.join("garbage.npy"), b"not an array").unwrap();
+    // A valid header whose data was cut off.
+    let whole = std::fs::read(&x).unwrap();
+    std::fs::write(dir.join("Xcut.npy"), &whole[..whole.len() - 20]).unwrap();
+    std::fs::write(
+        dir.join("extra.toml"),
+        format!(
+            "[data]\nkind = \"files\"\nx = {x:?}\ny = {y:?}\n[init]\nkind = \"file\"\npath = {u0:?}\nseed = 3\n[train]\nmethod = \"flow\"\n"
+        ),
+    )
+    .unwrap();
     let p = |f: &str| dir.join(f).to_string_lossy().into_owned();
+    fails_with(
+        &[
+            "train",
+            "--x",
+            &p("Xcut.npy"),
+            "--y",
+            &y,
+            "--init",
+            &u0,
+            "--out",
+            o,
+        ],
+        &out,
+        "Xcut.npy holds fewer numbers than its header's shape",
+    );
+    fails_with(
+        &["train", "--config", &p("extra.toml"), "--out", o],
+        &out,
+        "unknown field `seed`",
+    );
     fails_with(
         &[
             "train",
@@ -531,6 +561,15 @@ fn entropy_values_and_plots() {
     ] {
         assert!(dir.join("plots").join(f).is_file(), "missing {f}");
     }
+    // Without --json the values are still printed (same numbers as the JSON's).
+    let o = ddln(&["entropy", "--init", &p("U0.npy"), "--theta", &p("T.npy")]);
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stderr);
+    let values: Vec<f64> = serde_json::from_value(s["value"].clone()).unwrap();
+    assert!(
+        text.contains(&format!("Q(theta_1) = {:.16e}", values[1])),
+        "{text}"
+    );
 }
 
 /// `--summary-only` writes summary.json and nothing else, with the same numbers as a full

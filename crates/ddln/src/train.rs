@@ -144,6 +144,16 @@ pub fn train<O: Observer>(
             model.name()
         ));
     }
+    let mut theta0 = vec![0.0; d];
+    model.theta(init, &mut theta0);
+    let underflowed: Vec<usize> = (0..d)
+        .filter(|&i| run.final_theta[i] == 0.0 && theta0[i] != 0.0)
+        .collect();
+    if !underflowed.is_empty() {
+        diagnostics.warnings.push(format!(
+            "theta is exactly 0 at the end at coordinates {underflowed:?} although it was not at t = 0: the value underflowed f64 (a product of small layers); the true value is not 0"
+        ));
+    }
     if problem.loss() != Loss::Square {
         diagnostics.warnings.push(
             "Theorem 2 needs a PL inequality; it is checked for the squared loss only".into(),

@@ -303,3 +303,37 @@ fn flow_from_an_overflowing_state_is_diverged_not_a_panic() {
     assert_eq!(run.t_final, 0.0);
     assert_eq!(run.final_state, init);
 }
+
+/// A coordinate whose theta underflows f64 to exactly 0 gets a warning. Reference: for
+/// L = 2, X = 1, y = 0 and u(0) = 1, v(0) = 1e-300, a descent step of 0.45 multiplies v by
+/// 1 - 2 * 0.45 u^2 = 0.1 (u stays 1 up to 1e-600), so after 100 steps v would be 1e-400,
+/// below f64's smallest subnormal (4.9e-324), while theta(0) = 1e-300 is not 0.
+#[test]
+fn underflow_of_theta_to_zero_is_a_warning() {
+    let p = Problem::new(vec![1.0], 1, 1, vec![0.0], Loss::Square).unwrap();
+    let init = vec![1.0, 1e-300];
+    let method = ddln::Method::Descent(DescentSettings {
+        lr: 0.45,
+        steps: 100,
+        ..DescentSettings::default()
+    });
+    let report = ddln::train(
+        &p,
+        Model::deep(2),
+        &init,
+        &method,
+        &ddln::RateCheck::default(),
+        &mut (),
+    )
+    .unwrap();
+    assert_eq!(report.run.final_theta[0], 0.0, "{}", report.run.message);
+    assert!(
+        report
+            .diagnostics
+            .warnings
+            .iter()
+            .any(|w| w.contains("underflowed")),
+        "{:?}",
+        report.diagnostics.warnings
+    );
+}

@@ -99,6 +99,12 @@ pub fn run(args: &EntropyArgs) -> Result<()> {
             grads.push(g);
             hess.push(h);
         }
+        if !args.json {
+            for (k, v) in values.iter().enumerate() {
+                eprintln!("Q(theta_{k}) = {v:.16e}");
+            }
+            eprintln!("(--json prints the gradients and Hessian diagonals too)");
+        }
         result["value"] = json!(values);
         result["gradient"] = json!(grads);
         result["hessian_diag"] = json!(hess);
