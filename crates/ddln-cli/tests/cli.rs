@@ -667,3 +667,65 @@ fn help_shows_the_core_defaults_and_flags_belong_to_a_method() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--rtol belongs to --method flow"));
 }
+
+/// Every `ddln ...` command of the README's shell blocks runs (lines with `...` are
+/// templates and skipped): in a scratch folder holding small X.npy, y.npy, U0.npy, T.npy
+/// and the repository's configs/, each exits 0.
+#[test]
+fn readme_commands_run() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let dir = tmpdir("readme");
+    let (n, d) = (8usize, 12usize);
+    let x: Vec<f64> = (0..n * d).map(|k| ((k * 37 % 17) as f64 - 8.0) / 8.0).collect();
+    let y: Vec<f64> = (0..n).map(|k| (k as f64 - 3.5) / 4.0).collect();
+    let u0: Vec<f64> = (0..2 * d).map(|k| 0.2 + 0.05 * (k % 5) as f64).collect();
+    write_f64(&dir.join("X.npy"), &x, &[n as u64, d as u64]);
+    write_f64(&dir.join("y.npy"), &y, &[n as u64]);
+    write_f64(&dir.join("U0.npy"), &u0, &[2, d as u64]);
+    write_f64(&dir.join("T.npy"), &vec![0.1; d], &[d as u64]);
+    std::fs::create_dir_all(dir.join("configs")).unwrap();
+    for entry in std::fs::read_dir(root.join("configs")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.join("configs").join(path.file_name().unwrap())).unwrap();
+    }
+    let mut in_shell = false;
+    let mut ran = 0;
+    for line in readme.lines() {
+        if line.starts_with("```") {
+            in_shell = line == "```bash";
+            continue;
+        }
+        let Some(rest) = line.strip_prefix("ddln ") else {
+            continue;
+        };
+        if !in_shell || line.contains("...") {
+            continue;
+        }
+        let command = rest.split(" #").next().unwrap();
+        let args: Vec<&str> = command.split_whitespace().collect();
+        let o = Command::new(env!("CARGO_BIN_EXE_ddln"))
+            .args(&args)
+            .arg("--quiet")
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        // `entropy` has no --quiet: run it without.
+        let o = if String::from_utf8_lossy(&o.stderr).contains("unexpected argument '--quiet'") {
+            Command::new(env!("CARGO_BIN_EXE_ddln"))
+                .args(&args)
+                .current_dir(&dir)
+                .output()
+                .unwrap()
+        } else {
+            o
+        };
+        assert!(
+            o.status.success(),
+            "README command `ddln {command}` failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        ran += 1;
+    }
+    assert!(ran >= 6, "only {ran} README commands found");
+}
