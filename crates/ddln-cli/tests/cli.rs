@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use npyz::WriterBuilder;
+mod common;
+
+use common::{write_array, write_f64};
 
 fn ddln(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ddln"))
@@ -17,23 +19,6 @@ fn tmpdir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// Writes an `.npy` file of any plain dtype (f64 inputs, or a wrong dtype on purpose).
-fn write_array<T: npyz::AutoSerialize + Copy>(path: &Path, data: &[T], shape: &[u64]) {
-    let file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    let mut w = npyz::WriteOptions::new()
-        .default_dtype()
-        .shape(shape)
-        .writer(file)
-        .begin_nd()
-        .unwrap();
-    w.extend(data.iter().copied()).unwrap();
-    w.finish().unwrap();
-}
-
-fn write_f64(path: &Path, data: &[f64], shape: &[u64]) {
-    write_array(path, data, shape);
 }
 
 /// X = I (3 x 3), y = (1, 0.5, -0.7), L = 2 init: the flow converges to theta = y.
@@ -677,7 +662,9 @@ fn readme_commands_run() {
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
     let dir = tmpdir("readme");
     let (n, d) = (8usize, 12usize);
-    let x: Vec<f64> = (0..n * d).map(|k| ((k * 37 % 17) as f64 - 8.0) / 8.0).collect();
+    let x: Vec<f64> = (0..n * d)
+        .map(|k| ((k * 37 % 17) as f64 - 8.0) / 8.0)
+        .collect();
     let y: Vec<f64> = (0..n).map(|k| (k as f64 - 3.5) / 4.0).collect();
     let u0: Vec<f64> = (0..2 * d).map(|k| 0.2 + 0.05 * (k % 5) as f64).collect();
     write_f64(&dir.join("X.npy"), &x, &[n as u64, d as u64]);

@@ -2,10 +2,14 @@
 //! exit codes and a closed stdout. The references are the command's own uninterrupted
 //! outputs (byte for byte) and the documented exit codes.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use common::write_f64;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ddln"))
@@ -431,18 +435,7 @@ fn saved_config_repeats_the_run_from_anywhere() {
     let dir = tmpdir("repeat");
     let work = dir.join("work");
     std::fs::create_dir_all(&work).unwrap();
-    let write = |name: &str, data: &[f64], shape: &[u64]| {
-        use npyz::WriterBuilder;
-        let file = std::io::BufWriter::new(std::fs::File::create(work.join(name)).unwrap());
-        let mut w = npyz::WriteOptions::new()
-            .default_dtype()
-            .shape(shape)
-            .writer(file)
-            .begin_nd()
-            .unwrap();
-        w.extend(data.iter().copied()).unwrap();
-        w.finish().unwrap();
-    };
+    let write = |name: &str, data: &[f64], shape: &[u64]| write_f64(&work.join(name), data, shape);
     write("data_x.npy", &[1.0, 0.2, 0.0, 0.3, 1.0, 0.5], &[2, 3]);
     write("targets.npy", &[0.7, -0.4], &[2]);
     write("U0.npy", &[0.3, 0.2, 0.4, 0.5, -0.1, 0.2], &[2, 3]);

@@ -1,0 +1,23 @@
+//! Helpers shared by the CLI's integration tests.
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use npyz::WriterBuilder;
+
+/// Writes an `.npy` file of any plain dtype (f64 inputs, or a wrong dtype on purpose).
+pub fn write_array<T: npyz::AutoSerialize + Copy>(path: &Path, data: &[T], shape: &[u64]) {
+    let file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut w = npyz::WriteOptions::new()
+        .default_dtype()
+        .shape(shape)
+        .writer(file)
+        .begin_nd()
+        .unwrap();
+    w.extend(data.iter().copied()).unwrap();
+    w.finish().unwrap();
+}
+
+pub fn write_f64(path: &Path, data: &[f64], shape: &[u64]) {
+    write_array(path, data, shape);
+}
