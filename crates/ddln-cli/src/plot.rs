@@ -158,14 +158,30 @@ fn range(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
 }
 
 /// Tick labels: powers of ten as `1e-6` on log axes, short decimals otherwise.
-fn tick(v: f64, log: bool) -> String {
+/// A tick label on an axis spanning `span`: a value that is zero up to rounding of the
+/// axis arithmetic prints as 0, and enough digits to tell ticks about `span / 10` apart.
+fn tick(v: f64, log: bool, span: f64) -> String {
     if log {
-        format!("{v:.0e}")
-    } else if v != 0.0 && (v.abs() >= 1e4 || v.abs() < 1e-3) {
-        format!("{v:.1e}")
+        return format!("{v:.0e}");
+    }
+    let step = (span / 10.0).abs();
+    if v.abs() <= 1e-9 * span.abs() {
+        return "0".into();
+    }
+    if v.abs() >= 1e4 || v.abs() < 1e-3 {
+        let digits = ((v.abs() / step).log10().ceil().max(1.0) as usize).min(6);
+        return format!("{v:.digits$e}", digits = digits.saturating_sub(1).max(1));
+    }
+    let digits = if step > 0.0 {
+        ((-step.log10()).ceil() + 1.0).clamp(0.0, 10.0) as usize
     } else {
-        let s = format!("{v:.3}");
+        3
+    };
+    let s = format!("{v:.digits$}");
+    if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
     }
 }
 
@@ -191,8 +207,8 @@ where
     macro_rules! body {
         ($ctx:expr) => {{
             let mut ctx = $ctx;
-            let x_fmt = |v: &f64| tick(*v, chart.log_x);
-            let y_fmt = |v: &f64| tick(*v, chart.log_y);
+            let x_fmt = |v: &f64| tick(*v, chart.log_x, xs.1 - xs.0);
+            let y_fmt = |v: &f64| tick(*v, chart.log_y, ys.1 - ys.0);
             ctx.configure_mesh()
                 .x_label_formatter(&x_fmt)
                 .y_label_formatter(&y_fmt)
@@ -291,4 +307,22 @@ where
             .map_err(|e| anyhow!("{e}"))?),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tick;
+
+    /// Hand-checked labels: rounding noise at zero, close ticks on a narrow axis, large
+    /// and small values, log axes.
+    #[test]
+    fn tick_labels() {
+        assert_eq!(tick(-1.1e-16, false, 1.0), "0");
+        assert_eq!(tick(0.25, false, 1.0), "0.25");
+        assert_eq!(tick(1.001, false, 0.01), "1.001");
+        assert_eq!(tick(1.0015, false, 0.001), "1.0015");
+        assert_eq!(tick(50.0, false, 300.0), "50");
+        assert_eq!(tick(1e-5, false, 1e-4), "1.0e-5");
+        assert_eq!(tick(1e3, true, 1.0), "1e3");
+    }
 }

@@ -226,7 +226,9 @@ fn plot_depths(scale: f64, range: f64, dir: &std::path::Path) -> Result<()> {
         PALETTE[7],
     ));
     let chart = Chart {
-        title: format!("Distance of Q to the L1 shape by depth, init scale {scale} (first layer 0)"),
+        title: format!(
+            "Distance of Q to the L1 shape by depth, init scale {scale} (first layer 0)"
+        ),
         x_label: "theta".into(),
         y_label: "|theta|/range - Q(theta)/Q(range)".into(),
         log_y: true,
