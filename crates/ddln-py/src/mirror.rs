@@ -302,8 +302,8 @@ pub fn implicit_bias(
         floor_rtol,
     )?;
     let lp = lp_settings(lp_tol, lp_max_iter)?;
-    let (problem, init, depth) = (&setup.problem, &setup.init, setup.rows);
-    let (pred, extra) = py.detach(|| -> ddln::Result<_> {
+    let (pred, extra) = interruptible(py, move || -> ddln::Result<_> {
+        let (problem, init, depth) = (&setup.problem, &setup.init, setup.rows);
         let pred = mirror::predict(problem, init, depth, &settings)?;
         let extra = if baselines {
             Some(Baselines {
@@ -315,8 +315,42 @@ pub fn implicit_bias(
             None
         };
         Ok((pred, extra))
-    })?;
+    })??;
     prediction(py, pred, extra)
+}
+
+/// Runs `work` on a thread of its own while this one, without the GIL, checks for
+/// Ctrl-C every 50 ms: a `KeyboardInterrupt` is raised at once (the predictor and the
+/// LP solver have no step hook; the abandoned work finishes in the background and its
+/// result is dropped).
+fn interruptible<T: Send + 'static>(
+    py: Python<'_>,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(work());
+    });
+    let mut rx = Some(rx);
+    loop {
+        // The receiver travels into the GIL-free closure and back (it is Send, not Sync).
+        let waiting = rx.take().expect("kept between polls");
+        let (received, back) = py.detach(move || {
+            let r = waiting.recv_timeout(std::time::Duration::from_millis(50));
+            (r, waiting)
+        });
+        rx = Some(back);
+        match received {
+            Ok(value) => return Ok(value),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => py.check_signals()?,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(invalid(
+                    "implicit_bias",
+                    "the computation ended without a result (internal error)",
+                ))
+            }
+        }
+    }
 }
 
 /// Points of a 1-D `(d,)` array or a batch `(m, d)`: the entries and `Some(m)` for a batch.

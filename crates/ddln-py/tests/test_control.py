@@ -93,6 +93,22 @@ def test_ctrl_c_interrupts_a_long_run_promptly():
     assert np.all(np.isfinite(partial.final_theta))
 
 
+def test_ctrl_c_interrupts_implicit_bias_promptly():
+    # The predictor and the LP baselines take ~4 s here (measured); Ctrl-C after 0.3 s
+    # must raise at once, not when they finish.
+    X, y = ddln.data.sparse_recovery(n=150, d=1500, k=5, seed=0)
+    U0 = ddln.init.scaled(depth=3, d=1500, scale=0.05, zero_first=True, seed=1)
+    delay = 0.3
+    timer = threading.Timer(delay, _thread.interrupt_main)
+    start = time.perf_counter()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        ddln.implicit_bias(X, y, U0)
+    elapsed = time.perf_counter() - start
+    timer.join()
+    assert elapsed < delay + 1.0, elapsed
+
+
 def test_gil_is_released_during_a_run():
     X, y, U0, kwargs = long_flow_problem()
     kwargs["max_steps"] = 15_000  # ~0.5 s here; no callback, so Python never runs in between
