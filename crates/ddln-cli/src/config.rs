@@ -93,14 +93,14 @@ pub struct TrainConfig {
     pub rate_check: RateCheck,
 }
 
+/// `(n, d, seed)` of the Gaussian recipe data used when a config gives none.
+pub const DEFAULT_RECIPE_DATA: (usize, usize, u64) = (10, 5, 0);
+
 impl Default for TrainConfig {
     fn default() -> Self {
+        let (n, d, seed) = DEFAULT_RECIPE_DATA;
         TrainConfig {
-            data: DataSpec::Gaussian {
-                n: 10,
-                d: 5,
-                seed: 0,
-            },
+            data: DataSpec::Gaussian { n, d, seed },
             loss: Loss::Square,
             model: ModelKind::Deep,
             power: None,

@@ -653,6 +653,48 @@ fn help_shows_the_core_defaults_and_flags_belong_to_a_method() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("--rtol belongs to --method flow"));
 }
 
+/// Every option of every command that takes a value shows its default in `--help`,
+/// except those that name an input or output (a file or folder: no default exists).
+#[test]
+fn help_shows_a_default_for_every_valued_option() {
+    let inputs_and_outputs = [
+        "--config", "--x", "--y", "--init", "--theta", "--plot", "--out", "--only",
+    ];
+    for command in ["train", "bias", "entropy", "reproduce"] {
+        let o = ddln(&[command, "--help"]);
+        assert!(o.status.success());
+        let help = String::from_utf8_lossy(&o.stdout).into_owned();
+        // One entry per option: clap starts each at a line whose first token is a flag.
+        let mut entries: Vec<String> = Vec::new();
+        for line in help.lines() {
+            let t = line.trim_start();
+            if t.starts_with("--") || t.starts_with("-h,") {
+                entries.push(t.to_string());
+            } else if let Some(last) = entries.last_mut() {
+                last.push(' ');
+                last.push_str(t);
+            }
+        }
+        assert!(
+            entries.len() > 3,
+            "{command}: no options parsed from --help"
+        );
+        for entry in entries {
+            let flag = entry.split_whitespace().next().unwrap_or_default();
+            let takes_value = entry
+                .split_whitespace()
+                .nth(1)
+                .is_some_and(|w| w.starts_with('<'));
+            if takes_value && !inputs_and_outputs.contains(&flag) {
+                assert!(
+                    entry.contains("[default:"),
+                    "{command} {flag}: no default in `{entry}`"
+                );
+            }
+        }
+    }
+}
+
 /// Every `ddln ...` command of the README's shell blocks runs (lines with `...` are
 /// templates and skipped): in a scratch folder holding small X.npy, y.npy, U0.npy, T.npy
 /// and the repository's configs/, each exits 0.

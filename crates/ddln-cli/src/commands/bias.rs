@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::Args;
 use ddln::mirror::{min_l1, min_l2, predict, small_init_limit, LpSettings, PredictSettings};
-use ddln::vector::distance;
+use ddln::vector::{check_sparsity_rtol, distance, nonzeros, SPARSITY_RTOL};
 use ddln::{Loss, Model};
 use serde_json::json;
 
@@ -26,29 +26,20 @@ pub struct BiasArgs {
     /// Data, init, loss and model.
     #[command(flatten)]
     pub source: SourceArgs,
-    /// Newton stops once ||X theta - y|| <= tol ||y|| (default 1e-11).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, help = format!("Newton stops once ||X theta - y|| <= tol ||y|| [default: {:e}]", PredictSettings::default().tol))]
     pub tol: Option<f64>,
-    /// Newton iterations (default 500).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, help = format!("Newton iterations [default: {}]", PredictSettings::default().max_iter))]
     pub max_iter: Option<usize>,
-    /// Tolerance of the linear programs (min-L1, weighted L1; default 1e-9).
-    #[arg(long, default_value_t = 1e-9)]
-    pub lp_tol: f64,
-    /// An entry counts as non-zero when |theta_i| > this times max_i |theta_i|.
-    #[arg(long, default_value_t = 1e-6)]
-    pub sparsity_tol: f64,
+    #[arg(long, allow_hyphen_values = true, help = format!("Tolerance of the linear programs (min-L1, weighted L1) [default: {:e}]", LpSettings::default().tol))]
+    pub lp_tol: Option<f64>,
+    #[arg(long, allow_hyphen_values = true, help = format!("An entry counts as non-zero when |theta_i| > this times max_i |theta_i| [default: {:e}]", SPARSITY_RTOL))]
+    pub sparsity_tol: Option<f64>,
     /// Write bias.json and the solutions (.npy) into this folder.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub json: bool,
-}
-
-fn nonzeros(theta: &[f64], rtol: f64) -> usize {
-    let max = theta.iter().map(|v| v.abs()).fold(0.0, f64::max);
-    theta.iter().filter(|v| v.abs() > rtol * max).count()
 }
 
 /// Runs `ddln bias`.
@@ -65,12 +56,8 @@ pub fn run(args: &BiasArgs) -> Result<i32> {
     if loaded.problem.loss() != Loss::Square {
         bail!("invalid value for `loss`: the predictor solves min Q subject to X theta = y (squared loss)");
     }
-    if !(args.sparsity_tol.is_finite() && args.sparsity_tol >= 0.0) {
-        bail!(
-            "invalid value for `sparsity_tol`: must be a finite number >= 0, got {}",
-            args.sparsity_tol
-        );
-    }
+    let sparsity_tol = args.sparsity_tol.unwrap_or(SPARSITY_RTOL);
+    check_sparsity_rtol("sparsity_tol", sparsity_tol)?;
     // The output folder is checked and staged before computing; published as one set.
     let staging = args
         .out
@@ -82,7 +69,7 @@ pub fn run(args: &BiasArgs) -> Result<i32> {
     settings.max_iter = args.max_iter.unwrap_or(settings.max_iter);
     settings.validate()?;
     let lp = LpSettings {
-        tol: args.lp_tol,
+        tol: args.lp_tol.unwrap_or(LpSettings::default().tol),
         ..LpSettings::default()
     };
     let prediction = predict(&loaded.problem, &loaded.init, depth, &settings)?;
@@ -108,10 +95,10 @@ pub fn run(args: &BiasArgs) -> Result<i32> {
             "min_l1_to_min_l2": distance(&l1.theta, &l2.theta),
         },
         "nonzeros": {
-            "rtol": args.sparsity_tol,
-            "theta_inf": nonzeros(theta, args.sparsity_tol),
-            "min_l1": nonzeros(&l1.theta, args.sparsity_tol),
-            "min_l2": nonzeros(&l2.theta, args.sparsity_tol),
+            "rtol": sparsity_tol,
+            "theta_inf": nonzeros(theta, sparsity_tol),
+            "min_l1": nonzeros(&l1.theta, sparsity_tol),
+            "min_l2": nonzeros(&l2.theta, sparsity_tol),
         },
         "settings": settings,
         "config": config,

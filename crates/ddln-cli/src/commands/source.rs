@@ -7,7 +7,7 @@ use clap::Args;
 use ddln::recipes::InitRecipe;
 use ddln::Loss;
 
-use crate::config::{DataSpec, InitSpec, ModelKind, TrainConfig};
+use crate::config::{DataSpec, InitSpec, ModelKind, TrainConfig, DEFAULT_RECIPE_DATA};
 
 /// Where the data and the init come from, and which loss and model.
 #[derive(Debug, Args)]
@@ -21,37 +21,30 @@ pub struct SourceArgs {
     /// Initial layers, an (L, d) .npy file: row j is u^j(0). L >= 2 layers.
     #[arg(long)]
     pub init: Option<PathBuf>,
-    /// Recipe data: number of samples n (Gaussian X; y Gaussian, or X theta* with --k).
-    #[arg(long)]
+    #[arg(long, help = format!("Recipe data: number of samples n (Gaussian X; y Gaussian, or X theta* with --k) [default: {}]", DEFAULT_RECIPE_DATA.0))]
     pub n: Option<usize>,
-    /// Recipe data: number of coordinates d.
-    #[arg(long)]
+    #[arg(long, help = format!("Recipe data: number of coordinates d [default: {}]", DEFAULT_RECIPE_DATA.1))]
     pub d: Option<usize>,
-    /// Recipe data: sparsity of theta* (sparse recovery, y = X theta*).
+    /// Recipe data: sparsity of theta* (sparse recovery, y = X theta*) [default: none, y Gaussian].
     #[arg(long)]
     pub k: Option<usize>,
-    /// Recipe data: seed.
-    #[arg(long)]
+    #[arg(long, help = format!("Recipe data: seed [default: {}]", DEFAULT_RECIPE_DATA.2))]
     pub seed: Option<u64>,
-    /// Recipe init: depth L (number of layers).
-    #[arg(long)]
+    #[arg(long, help = format!("Recipe init: depth L (number of layers) [default: {}]", InitRecipe::default().depth))]
     pub depth: Option<usize>,
-    /// Recipe init: scale alpha of the entries (u = alpha * N(0, 1)).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, help = format!("Recipe init: scale alpha of the entries (u = alpha * N(0, 1)) [default: {}]", InitRecipe::default().scale))]
     pub scale: Option<f64>,
     /// Recipe init: the first layer starts at zero (as in the paper's Figure 4).
     #[arg(long)]
     pub zero_first: bool,
-    /// Recipe init: seed.
-    #[arg(long)]
+    #[arg(long, help = format!("Recipe init: seed [default: {}]", InitRecipe::default().seed))]
     pub init_seed: Option<u64>,
-    /// Loss: `square` is the paper's sum_i (<x_i, theta> - y_i)^2 (no 1/2); `logistic` needs y in {-1, 1}.
-    #[arg(long)]
+    #[arg(long, help = format!("Loss: `square` is the paper's sum_i (<x_i, theta> - y_i)^2 (no 1/2); `logistic` needs y in {{-1, 1}} [default: {}]", Loss::default().name()))]
     pub loss: Option<String>,
-    /// Parameterization: `deep` (u^1 ⊙ … ⊙ u^L), `redundant` (u^L), `signed` (u^L - v^L).
+    /// Parameterization: `deep` (u^1 ⊙ … ⊙ u^L), `redundant` (u^L), `signed` (u^L - v^L) [default: deep].
     #[arg(long)]
     pub model: Option<String>,
-    /// Power L of the redundant and signed models.
+    /// Power L of the redundant and signed models [default: the recipe depth].
     #[arg(long)]
     pub power: Option<usize>,
 }
@@ -69,7 +62,7 @@ impl SourceArgs {
                 DataSpec::Gaussian { n, d, seed } | DataSpec::Sparse { n, d, seed, .. } => {
                     (n, d, seed)
                 }
-                DataSpec::Files { .. } => (10, 5, 0),
+                DataSpec::Files { .. } => DEFAULT_RECIPE_DATA,
             };
             let (n, d, seed) = (
                 self.n.unwrap_or(n0),
