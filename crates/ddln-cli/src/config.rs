@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use ddln::recipes::{check_design_size, gaussian_data, sparse_recovery, InitRecipe};
 use ddln::theory::RateCheck;
-use ddln::{FlowSettings, Loss, Method, Model, Problem};
+use ddln::{FlowSettings, Loss, LossScaling, Method, Model, Problem};
 use serde::{Deserialize, Serialize};
 
 use crate::io;
@@ -78,6 +78,10 @@ pub struct TrainConfig {
     /// The loss (default `square`, the paper's `sum_i (<x_i, theta> - y_i)^2`).
     #[serde(default)]
     pub loss: Loss,
+    /// The factor in front of the sum over samples (default `sum`; `mean/2` is the
+    /// field's `1 / (2n)`).
+    #[serde(default)]
+    pub loss_scaling: LossScaling,
     /// The parameterization (default `deep`).
     #[serde(default)]
     pub model: ModelKind,
@@ -102,6 +106,7 @@ impl Default for TrainConfig {
         TrainConfig {
             data: DataSpec::Gaussian { n, d, seed },
             loss: Loss::Square,
+            loss_scaling: LossScaling::Sum,
             model: ModelKind::Deep,
             power: None,
             init: InitSpec::Recipe(InitRecipe::default()),
@@ -188,7 +193,7 @@ impl TrainConfig {
                 (x, *n, *d, y, Some(t))
             }
         };
-        let problem = Problem::new(x, n, d, y, self.loss)?;
+        let problem = Problem::new(x, n, d, y, self.loss)?.with_scaling(self.loss_scaling);
         let (init, rows) = match &self.init {
             InitSpec::File { path } => {
                 let a = io::read_npy(path, "init")?;

@@ -39,6 +39,8 @@ pub fn summary(config: &TrainConfig, loaded: &Loaded, report: &Report) -> Value 
         "method": config.train.name(),
         "model": loaded.model.name(),
         "loss_convention": loaded.problem.loss().convention(),
+        "loss_scaling": loaded.problem.scaling().name(),
+        "loss_factor": loaded.problem.factor(),
         "n_samples": loaded.problem.n_samples(),
         "dim": d,
         "status": run.status,
@@ -54,6 +56,7 @@ pub fn summary(config: &TrainConfig, loaded: &Loaded, report: &Report) -> Value 
         "tolerances": tolerances,
         "diagnostics": diagnostics,
         "mirror_check": report.mirror_check,
+        "implicit_bias": report.implicit_bias,
         "config": config,
     })
 }

@@ -61,7 +61,7 @@ pub fn mirror_check<'py>(
     floor_rtol: f64,
     loss: &str,
 ) -> Result<Bound<'py, PyDict>> {
-    let setup = setup(X, y, init, loss, "deep", None)?;
+    let setup = setup(X, y, init, loss, "sum", "deep", None)?;
     let settings = predict_settings(
         tol,
         max_iter,

@@ -1,7 +1,7 @@
 //! The inputs every binding checks the same way: data, model and init, converted from
 //! numpy and validated by the core before anything runs.
 
-use ddln::{Loss, Model, Problem};
+use ddln::{Loss, LossScaling, Model, Problem};
 use pyo3::prelude::*;
 
 use crate::convert::{real_array, shape_str};
@@ -21,13 +21,14 @@ pub struct Setup {
     pub d: usize,
 }
 
-/// Reads and checks X, y, the init, the loss and the model (the CLI's shape messages).
+/// Reads and checks X, y, the init, the loss (and its scaling) and the model (the CLI's shape messages).
 #[allow(non_snake_case)]
 pub fn setup(
     X: &Bound<'_, PyAny>,
     y: &Bound<'_, PyAny>,
     init: &Bound<'_, PyAny>,
     loss: &str,
+    loss_scaling: &str,
     model: &str,
     power: Option<usize>,
 ) -> Result<Setup> {
@@ -81,7 +82,8 @@ pub fn setup(
             format!("shape {}", shape_str(&init.shape)),
         ));
     }
-    let problem = Problem::new(x.data, n, d, y.data, Loss::from_name(loss)?)?;
+    let problem = Problem::new(x.data, n, d, y.data, Loss::from_name(loss)?)?
+        .with_scaling(LossScaling::from_name(loss_scaling)?);
     Ok(Setup {
         problem,
         model,

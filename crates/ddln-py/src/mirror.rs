@@ -291,7 +291,7 @@ pub fn implicit_bias(
     lp_max_iter: u32,
     baselines: bool,
 ) -> Result<PyPrediction> {
-    let setup = setup(X, y, init, "square", "deep", None)?;
+    let setup = setup(X, y, init, "square", "sum", "deep", None)?;
     let settings = predict_settings(
         tol,
         max_iter,

@@ -64,6 +64,14 @@ use crate::vocab;
 ///     With gradient_flow(..., mirror_check=True): max_abs_residual,
 ///     max_rel_residual (of grad Q(theta(t)) = xi(t)), times_checked,
 ///     relative_distance_to_prediction and prediction, as ddln.mirror_check returns.
+/// implicit_bias : dict or None
+///     gradient_descent on deep L = 2 (u ⊙ v) or signed L = 2 (u^2 - v^2), without
+///     momentum: applies (bool), reason (when not), effective_init, init_scale, gain,
+///     effective_tilt, theta_predicted, flow_limit (numpy arrays), prediction_status,
+///     flow_limit_status, distance_to_final, flow_limit_to_final,
+///     predicted_to_flow_limit, and identity (the step identity: max_residual,
+///     max_scale_residual, checked, steps, sign_flips, max_step_product, ...).
+///     None for gradient_flow.
 #[pyclass(frozen, module = "ddln", name = "Run")]
 pub struct PyRun {
     /// The core run itself (what `ddln.mirror_check` reads); arrays are numpy views
@@ -81,6 +89,8 @@ pub struct PyRun {
     solver: Option<Py<PyAny>>,
     #[pyo3(get)]
     mirror_check: Option<Py<PyDict>>,
+    #[pyo3(get)]
+    implicit_bias: Option<Py<PyDict>>,
     deep: bool,
     diagnostics_json: String,
     diagnostics: PyOnceLock<Py<PyAny>>,
@@ -314,6 +324,10 @@ fn py_run(
 ) -> Result<PyRun> {
     let diagnostics_json = serde_json::to_string(&report.diagnostics)
         .map_err(|e| invalid("diagnostics", format!("could not be serialized: {e}")))?;
+    let implicit_bias = match &report.implicit_bias {
+        Some(checked) => Some(bias_dict(py, checked)?),
+        None => None,
+    };
     let run = report.run;
     let stats = json_dict(py, &run.stats, "stats")?;
     // serde writes a NaN as null: keep max_local_error a float (NaN for descent).
@@ -333,6 +347,7 @@ fn py_run(
         model: model.name(),
         solver,
         mirror_check,
+        implicit_bias,
         deep: matches!(model, Model::Deep { .. }),
         diagnostics_json,
         diagnostics: PyOnceLock::new(),
@@ -387,6 +402,9 @@ fn callback(on_step: Option<&Bound<'_, PyAny>>, every: u64) -> Result<Option<Py<
 /// n_record : int
 ///     Number of evenly spaced recorded times when t_eval is None (>= 2).
 /// loss : {"square", "logistic"}
+/// loss_scaling : {"sum", "mean/2"}
+///     The factor in front of the sum over samples: 1 (the paper's) or 1 / (2n) (the
+///     field's ||X theta - y||^2 / (2n): a peer's step size gives the peer's iterates).
 /// model : {"deep", "redundant", "signed"}
 ///     theta = u^1 ⊙ ... ⊙ u^L, u^{⊙L} (paper appendix A.3), or u^{⊙L} - v^{⊙L}.
 /// power : int or None
@@ -445,7 +463,7 @@ fn callback(on_step: Option<&Bound<'_, PyAny>>, every: u64) -> Result<Option<Py<
 #[pyfunction]
 #[pyo3(signature = (
     X, y, init, *, t_end = 50.0, rtol = 1e-10, atol = 1e-12, t_eval = None, n_record = 201,
-    loss = "square", model = "deep", power = None, integrator = "auto", track_xi = false,
+    loss = "square", loss_scaling = "sum", model = "deep", power = None, integrator = "auto", track_xi = false,
     loss_tol = None, max_steps = 10000000, initial_step = None, max_step = None,
     rate_rtol = 1e-6, rate_atol_rel = 1e-10, on_step = None, callback_every = 1, progress = false,
     dynamics = "auto", mirror_check = false
@@ -462,6 +480,7 @@ pub fn gradient_flow(
     t_eval: Option<&Bound<'_, PyAny>>,
     n_record: usize,
     loss: &str,
+    loss_scaling: &str,
     model: &str,
     power: Option<usize>,
     integrator: &str,
@@ -478,7 +497,7 @@ pub fn gradient_flow(
     dynamics: &str,
     mirror_check: bool,
 ) -> Result<PyRun> {
-    let setup = setup(X, y, init, loss, model, power)?;
+    let setup = setup(X, y, init, loss, loss_scaling, model, power)?;
     let dynamics = Dynamics::from_name(dynamics)?;
     let reduced = dynamics == Dynamics::Reduced;
     if let Model::Deep { depth } = setup.model {
@@ -587,7 +606,7 @@ fn schedule(obj: Option<&Bound<'_, PyAny>>) -> Result<Schedule> {
 ///     lr / (1 + c k); {"kind": "exponential", "gamma": g} for lr g^k.
 /// loss_tol, grad_tol : float or None
 ///     Stop with status "Converged" once L <= loss_tol, or ||grad_w L|| <= grad_tol.
-/// loss, model, power, rate_rtol, rate_atol_rel, on_step, callback_every, progress
+/// loss, loss_scaling, model, power, rate_rtol, rate_atol_rel, on_step, callback_every, progress
 ///     As for gradient_flow (on_step is called every callback_every iterations).
 ///
 /// Returns
@@ -604,7 +623,7 @@ fn schedule(obj: Option<&Bound<'_, PyAny>>) -> Result<Schedule> {
 #[pyo3(signature = (
     X, y, init, *, lr = 1e-3, steps = 10000, record_every = 10, momentum = 0.0,
     batch_size = None, seed = 0, schedule = None, loss_tol = None, grad_tol = None,
-    loss = "square", model = "deep", power = None, rate_rtol = 1e-6, rate_atol_rel = 1e-10,
+    loss = "square", loss_scaling = "sum", model = "deep", power = None, rate_rtol = 1e-6, rate_atol_rel = 1e-10,
     on_step = None, callback_every = 1, progress = false
 ))]
 #[allow(non_snake_case, clippy::too_many_arguments)]
@@ -623,6 +642,7 @@ pub fn gradient_descent(
     loss_tol: Option<f64>,
     grad_tol: Option<f64>,
     loss: &str,
+    loss_scaling: &str,
     model: &str,
     power: Option<usize>,
     rate_rtol: f64,
@@ -631,7 +651,7 @@ pub fn gradient_descent(
     callback_every: u64,
     progress: bool,
 ) -> Result<PyRun> {
-    let setup = setup(X, y, init, loss, model, power)?;
+    let setup = setup(X, y, init, loss, loss_scaling, model, power)?;
     let settings = DescentSettings {
         lr,
         steps,
@@ -681,6 +701,29 @@ pub fn _core_defaults() -> Result<String> {
 
 /// A serializable core value as a Python dict (one serde -> Python path: JSON, parsed by
 /// Python's `json`).
+/// The implicit-bias table as a dict, its per-coordinate vectors as numpy arrays.
+fn bias_dict(
+    py: Python<'_>,
+    checked: &ddln::Checked<ddln::mirror::DiscreteBias>,
+) -> Result<Py<PyDict>> {
+    let dict = json_dict(py, checked, "implicit_bias")?;
+    if let Some(bias) = &checked.check {
+        let d = bias.theta_predicted.len();
+        let b = dict.bind(py);
+        for (key, values) in [
+            ("effective_init", &bias.effective_init),
+            ("init_scale", &bias.init_scale),
+            ("gain", &bias.gain),
+            ("effective_tilt", &bias.effective_tilt),
+            ("theta_predicted", &bias.theta_predicted),
+            ("flow_limit", &bias.flow_limit),
+        ] {
+            b.set_item(key, to_numpy(py, values.clone(), &[d])?)?;
+        }
+    }
+    Ok(dict)
+}
+
 fn json_dict<T: serde::Serialize>(py: Python<'_>, value: &T, what: &str) -> Result<Py<PyDict>> {
     let text = serde_json::to_string(value)
         .map_err(|e| invalid(what, format!("could not be serialized: {e}")))?;

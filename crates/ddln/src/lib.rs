@@ -41,14 +41,14 @@ pub mod train;
 pub mod vector;
 
 pub use error::{DdlnError, Result};
-pub use loss::Loss;
+pub use loss::{Loss, LossScaling};
 pub use mirror::{predict, Entropy, PredictSettings, PredictStatus, Prediction};
 pub use observe::{Control, FnObserver, Observer, StepView};
 pub use optim::{
     descent, gradient_flow, DescentSettings, Dynamics, FlowSettings, RkMethod, Run, RunStats,
     Schedule, Status, Trajectory,
 };
-pub use param::{Model, Reduced};
+pub use param::{Model, Reduced, TwoLayer};
 pub use problem::{Problem, Threading};
 pub use theory::{Diagnostics, RateCheck};
-pub use train::{train, Method, MirrorCheckReport, Report};
+pub use train::{train, Checked, Method, MirrorCheckReport, Report};

@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{check_finite, DdlnError, Result};
-use crate::loss::{Loss, SampleLoss};
+use crate::loss::{Loss, LossScaling, SampleLoss};
 pub use crate::vector::dot;
 
 /// Below this many entries of `X` (`n * d`) the gradient runs on one thread under
@@ -43,7 +43,8 @@ struct Workspace {
     losses: Vec<f64>,
 }
 
-/// A regression or classification problem `L(theta) = sum_i ell(<x_i, theta>, y_i)`.
+/// A regression or classification problem `L(theta) = c sum_i ell(<x_i, theta>, y_i)`,
+/// with `c` set by the [`LossScaling`] (1 by default).
 ///
 /// `X` is stored row-major (`n` rows of length `d`) so that the gradient reads each row
 /// once: the residual of a sample and its contribution to the gradient in one pass.
@@ -54,6 +55,9 @@ pub struct Problem {
     n: usize,
     d: usize,
     loss: Loss,
+    scaling: LossScaling,
+    /// `c`, the factor of `scaling` for these `n` samples.
+    factor: f64,
     threading: Threading,
     workspace: Mutex<Workspace>,
 }
@@ -66,6 +70,8 @@ impl Clone for Problem {
             n: self.n,
             d: self.d,
             loss: self.loss,
+            scaling: self.scaling,
+            factor: self.factor,
             threading: self.threading,
             workspace: Mutex::new(Workspace::default()),
         }
@@ -117,9 +123,40 @@ impl Problem {
             n,
             d,
             loss,
+            scaling: LossScaling::Sum,
+            factor: 1.0,
             threading: Threading::Auto,
             workspace: Mutex::new(Workspace::default()),
         })
+    }
+
+    /// Sets the factor in front of the sum (default [`LossScaling::Sum`]).
+    pub fn with_scaling(mut self, scaling: LossScaling) -> Self {
+        self.scaling = scaling;
+        self.factor = scaling.factor(self.n);
+        self
+    }
+
+    /// The factor in front of the sum over samples.
+    pub fn scaling(&self) -> LossScaling {
+        self.scaling
+    }
+
+    /// `c`: the loss is `c sum_i ell_i`.
+    pub fn factor(&self) -> f64 {
+        self.factor
+    }
+
+    /// Multiplies a sum over samples (and its gradient) by `c`; nothing at all for the
+    /// default factor 1, so that the paper's loss keeps its bits.
+    fn scaled(&self, total: f64, grad: &mut [f64]) -> f64 {
+        if self.factor == 1.0 {
+            return total;
+        }
+        for g in grad.iter_mut() {
+            *g *= self.factor;
+        }
+        total * self.factor
     }
 
     /// Sets how the gradient kernel uses threads (default [`Threading::Auto`]).
@@ -187,12 +224,13 @@ impl Problem {
     /// `L(theta)`.
     pub fn loss_value(&self, theta: &[f64]) -> f64 {
         debug_assert_eq!(theta.len(), self.d);
-        (0..self.n)
+        let total: f64 = (0..self.n)
             .map(|i| {
                 let z = dot(self.row(i), theta);
                 self.loss.value_and_slope(z, self.y[i]).0
             })
-            .sum()
+            .sum();
+        self.scaled(total, &mut [])
     }
 
     /// Writes `grad L(theta)` into `grad` and returns `L(theta)`, reading X once.
@@ -209,12 +247,14 @@ impl Problem {
         if blocks > 1 {
             // A second caller on the same problem at the same time gets buffers of its
             // own (the same blocks, so the same bits).
-            return match self.workspace.try_lock() {
+            let total = match self.workspace.try_lock() {
                 Ok(mut ws) => self.gradient_threaded(theta, grad, blocks, &mut ws),
                 Err(_) => self.gradient_threaded(theta, grad, blocks, &mut Workspace::default()),
             };
+            return self.scaled(total, grad);
         }
-        gradient_rows(&self.x, &self.y, self.d, self.loss, theta, grad)
+        let total = gradient_rows(&self.x, &self.y, self.d, self.loss, theta, grad);
+        self.scaled(total, grad)
     }
 
     fn gradient_threaded(
@@ -265,20 +305,20 @@ fn gradient_rows(
 }
 
 impl Problem {
-    /// Writes the per-sample curvatures `ell''(<x_i, theta>, y_i)` (length `n`), so that
+    /// Writes the per-sample curvatures `c ell''(<x_i, theta>, y_i)` (length `n`), so that
     /// the Hessian is `X^T diag(w) X`. One pass over X, none for the squared loss.
     pub fn curvatures(&self, theta: &[f64], w: &mut [f64]) {
         if self.loss.constant_curvature() {
-            w.fill(self.loss.curvature(0.0, 0.0));
+            w.fill(self.factor * self.loss.curvature(0.0, 0.0));
             return;
         }
         for ((wi, row), &yi) in w.iter_mut().zip(self.x.chunks_exact(self.d)).zip(&self.y) {
-            *wi = self.loss.curvature(dot(row, theta), yi);
+            *wi = self.factor * self.loss.curvature(dot(row, theta), yi);
         }
     }
 
-    /// Mini-batch estimate: `scale * sum_{i in rows}` of the per-sample terms, value and
-    /// gradient, reading each chosen row once. With `scale = n / |rows|` it is unbiased.
+    /// Mini-batch estimate: `scale * c * sum_{i in rows}` of the per-sample terms, value
+    /// and gradient, reading each chosen row once. With `scale = n / |rows|` it is unbiased.
     pub fn loss_and_gradient_rows(
         &self,
         theta: &[f64],
@@ -287,6 +327,7 @@ impl Problem {
         grad: &mut [f64],
     ) -> f64 {
         grad.fill(0.0);
+        let scale = scale * self.factor;
         let mut total = 0.0;
         for &i in rows {
             let row = self.row(i);

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::loss::Loss;
-use crate::mirror::{mirror_check, MirrorCheck, PredictSettings};
+use crate::mirror::{discrete_bias, mirror_check, DiscreteBias, MirrorCheck, PredictSettings};
 use crate::observe::Observer;
 use crate::optim::{descent, gradient_flow, DescentSettings, FlowSettings, Run};
 use crate::param::Model;
@@ -41,20 +41,45 @@ pub struct Report {
     pub diagnostics: Diagnostics,
     /// The run against the mirror flow of its init, when asked ([`Report::check_mirror`]).
     pub mirror_check: Option<MirrorCheckReport>,
+    /// Descent runs: the effective init the steps accumulated, the limit it predicts and
+    /// the step identity along the run ([`crate::mirror::discrete`]), or why not.
+    pub implicit_bias: Option<Checked<DiscreteBias>>,
 }
 
-/// The mirror check of a run, or why it does not apply.
+/// A check on a run, or why it does not apply.
 #[derive(Debug, Clone, Serialize)]
-pub struct MirrorCheckReport {
+pub struct Checked<T> {
     /// `true` when the check ran.
     pub applies: bool,
-    /// Why it does not apply (another model, an init violating (A), no recorded `xi`).
+    /// Why it does not apply.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// The residuals and the predicted end point, when it applies.
+    /// The outcome, when it applies.
     #[serde(flatten)]
-    pub check: Option<MirrorCheck>,
+    pub check: Option<T>,
 }
+
+impl<T> Checked<T> {
+    /// The outcome, or the reason it does not apply.
+    pub fn from_result(outcome: std::result::Result<T, String>) -> Self {
+        match outcome {
+            Ok(check) => Checked {
+                applies: true,
+                reason: None,
+                check: Some(check),
+            },
+            Err(reason) => Checked {
+                applies: false,
+                reason: Some(reason),
+                check: None,
+            },
+        }
+    }
+}
+
+/// The mirror check of a run (another model, an init violating (A), no recorded `xi`:
+/// the reason it does not apply).
+pub type MirrorCheckReport = Checked<MirrorCheck>;
 
 impl Report {
     /// Checks the run (recorded with `track_xi`) against the mirror flow of `init`
@@ -73,18 +98,7 @@ impl Report {
             }
             _ => Err("the mirror map is derived for the deep model".to_string()),
         };
-        self.mirror_check = Some(match outcome {
-            Ok(check) => MirrorCheckReport {
-                applies: true,
-                reason: None,
-                check: Some(check),
-            },
-            Err(reason) => MirrorCheckReport {
-                applies: false,
-                reason: Some(reason),
-                check: None,
-            },
-        });
+        self.mirror_check = Some(Checked::from_result(outcome));
     }
 }
 
@@ -164,10 +178,27 @@ pub fn train<O: Observer>(
             "Proposition 1 and Theorem 2 are statements about gradient flow; descent follows them up to O(step size)".into(),
         );
     }
+    let implicit_bias = run.step_identity.as_ref().map(|identity| {
+        Checked::from_result(identity.clone().and_then(|identity| {
+            if problem.loss() != Loss::Square {
+                return Err(
+                    "the limit is predicted over the interpolators: squared loss only".into(),
+                );
+            }
+            discrete_bias(
+                problem,
+                &identity,
+                &run.final_theta,
+                &PredictSettings::default(),
+            )
+            .map_err(|e| e.to_string())
+        }))
+    });
     Ok(Report {
         run,
         diagnostics,
         mirror_check: None,
+        implicit_bias,
     })
 }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::Args;
 use ddln::recipes::InitRecipe;
-use ddln::Loss;
+use ddln::{Loss, LossScaling};
 
 use crate::config::{DataSpec, InitSpec, ModelKind, TrainConfig, DEFAULT_RECIPE_DATA};
 
@@ -41,6 +41,8 @@ pub struct SourceArgs {
     pub init_seed: Option<u64>,
     #[arg(long, help = format!("Loss: `square` is the paper's sum_i (<x_i, theta> - y_i)^2 (no 1/2); `logistic` needs y in {{-1, 1}} [default: {}]", Loss::default().name()))]
     pub loss: Option<String>,
+    #[arg(long, help = format!("Factor in front of the sum over samples: `sum` (the paper's, 1) or `mean/2` (the field's 1/(2n): a peer's step size gives the peer's iterates) [default: {}]", LossScaling::default().name()))]
+    pub loss_scaling: Option<String>,
     /// Parameterization: `deep` (u^1 ⊙ … ⊙ u^L), `redundant` (u^L), `signed` (u^L - v^L) [default: deep].
     #[arg(long)]
     pub model: Option<String>,
@@ -93,6 +95,9 @@ impl SourceArgs {
         }
         if let Some(loss) = &self.loss {
             config.loss = Loss::from_name(loss)?;
+        }
+        if let Some(scaling) = &self.loss_scaling {
+            config.loss_scaling = LossScaling::from_name(scaling)?;
         }
         if let Some(model) = &self.model {
             config.model = match model.as_str() {

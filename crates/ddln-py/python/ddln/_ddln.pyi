@@ -57,6 +57,8 @@ class Run:
     def solver(self) -> dict[str, Any] | None: ...
     @property
     def mirror_check(self) -> dict[str, Any] | None: ...
+    @property
+    def implicit_bias(self) -> dict[str, Any] | None: ...
 
 def gradient_flow(
     X: npt.ArrayLike,
@@ -69,6 +71,7 @@ def gradient_flow(
     t_eval: npt.ArrayLike | None = None,
     n_record: int = 201,
     loss: Literal["square", "logistic"] = "square",
+    loss_scaling: Literal["sum", "mean/2"] = "sum",
     model: Literal["deep", "redundant", "signed"] = "deep",
     power: int | None = None,
     integrator: Literal["auto", "dopri5", "bs3", "rodas"] = "auto",
@@ -100,6 +103,7 @@ def gradient_descent(
     loss_tol: float | None = None,
     grad_tol: float | None = None,
     loss: Literal["square", "logistic"] = "square",
+    loss_scaling: Literal["sum", "mean/2"] = "sum",
     model: Literal["deep", "redundant", "signed"] = "deep",
     power: int | None = None,
     rate_rtol: float = 1e-6,

@@ -2,7 +2,9 @@
 //!
 //! **Scaling convention.** The squared loss is the paper's `sum_i (<x_i, theta> - y_i)^2`
 //! with *no* factor 1/2, so its gradient is `2 X^T (X theta - y)`. A factor 1/2 would
-//! stretch the time axis of every gradient-flow figure by 2.
+//! stretch the time axis of every gradient-flow figure by 2. [`LossScaling::HalfMean`]
+//! multiplies the loss by `1 / (2n)`: the field's `||X theta - y||^2 / (2n)`, so that a
+//! peer's step size gives the peer's iterates.
 
 mod logistic;
 mod square;
@@ -83,6 +85,55 @@ impl Loss {
         match self {
             Loss::Square => "L(theta) = sum_i (<x_i, theta> - y_i)^2 (no factor 1/2; gradient 2 X^T (X theta - y))",
             Loss::Logistic => "L(theta) = sum_i log(1 + exp(-y_i <x_i, theta>))",
+        }
+    }
+}
+
+/// The factor in front of the sum over samples: `sum` (the paper's, factor 1) or
+/// `mean/2` (the field's, factor `1 / (2n)`). Gradient flow under a factor `c` is the
+/// flow of the sum at time `c t`; a discrete step `eta` under `c` is the step `c eta` of
+/// the sum. Limits and implicit biases do not depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum LossScaling {
+    /// `L = sum_i ell_i` (default).
+    #[default]
+    #[serde(rename = "sum")]
+    Sum,
+    /// `L = (1 / (2n)) sum_i ell_i`.
+    #[serde(rename = "mean/2")]
+    HalfMean,
+}
+
+impl LossScaling {
+    /// Every variant, in declaration order.
+    pub const ALL: [LossScaling; 2] = [LossScaling::Sum, LossScaling::HalfMean];
+
+    /// The name in configs, flags and summaries.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LossScaling::Sum => "sum",
+            LossScaling::HalfMean => "mean/2",
+        }
+    }
+
+    /// Parses `"sum"` or `"mean/2"`.
+    pub fn from_name(name: &str) -> crate::Result<Self> {
+        LossScaling::ALL
+            .into_iter()
+            .find(|s| s.name() == name)
+            .ok_or_else(|| {
+                crate::DdlnError::invalid(
+                    "loss_scaling",
+                    format!("unknown loss scaling `{name}`; expected `sum` or `mean/2`"),
+                )
+            })
+    }
+
+    /// The factor `c` for `n` samples.
+    pub fn factor(&self, n: usize) -> f64 {
+        match self {
+            LossScaling::Sum => 1.0,
+            LossScaling::HalfMean => 1.0 / (2.0 * n as f64),
         }
     }
 }

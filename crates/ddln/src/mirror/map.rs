@@ -14,6 +14,11 @@ pub trait MirrorMap {
     fn box_i(&self, i: usize) -> (f64, f64);
     /// `Q_i(theta)`.
     fn value_i(&self, i: usize, theta: f64) -> f64;
+    /// The convex conjugate `Q_i^*(xi) = xi theta - Q_i(theta)` at `theta = Psi_i(xi)`
+    /// (given): a map with a closed form for `Q^*` but not for `Q` overrides it.
+    fn conjugate_i(&self, i: usize, xi: f64, theta: f64) -> f64 {
+        xi * theta - self.value_i(i, theta)
+    }
 }
 
 impl MirrorMap for Entropy {

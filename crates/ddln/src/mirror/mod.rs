@@ -9,15 +9,21 @@
 //!   and its small-init limit, a weighted L1 problem;
 //! * [`baselines`]: minimum-L1 and minimum-L2 interpolators;
 //! * [`mod@li_conditions`]: the commuting and regular conditions of Li et al. (2022);
+//! * [`hyperbolic`], [`discrete`]: the two-layer models' hyperbolic entropy, and where
+//!   gradient descent and SGD end from the effective init their steps accumulate;
 //! * [`sweep`]: distance of the predicted limit to the baselines across depths and scales.
 
 pub mod baselines;
 pub mod check;
 pub mod closed_form;
 mod coordinate;
+pub mod discrete;
 pub mod entropy;
+pub mod hyperbolic;
 pub mod li_conditions;
 mod map;
+pub mod model_map;
+pub mod power;
 pub mod predict;
 mod quadrature;
 mod range;
@@ -27,9 +33,13 @@ pub mod sweep;
 pub use baselines::{min_l1, min_l2, weighted_l1, BaselineStatus, Interpolator, LpSettings};
 pub use check::{mirror_check, MirrorCheck};
 pub use closed_form::{RedundantClosedForm, TwoLayerClosedForm};
+pub use discrete::{discrete_bias, DiscreteBias};
 pub use entropy::Entropy;
+pub use hyperbolic::Hyperbolic;
 pub use li_conditions::{li_conditions, LiReport};
 pub use map::MirrorMap;
+pub use model_map::{predict_model, ModelMap};
+pub use power::PowerMap;
 pub use predict::{predict, predict_with, PredictSettings, PredictStatus, Prediction};
 pub use small_init::{small_init_limit, small_init_weights, SmallInitLimit};
 pub use sweep::{rich_to_kernel_sweep, Sweep, SweepPoint};

@@ -179,7 +179,7 @@ fn reduced_residual(basis: &RangeBasis, theta: &[f64], out: &mut [f64]) -> f64 {
 fn dual_objective<M: MirrorMap>(map: &M, nu: &[f64], yt: &[f64], xi: &[f64], theta: &[f64]) -> f64 {
     let lin: f64 = nu.iter().zip(yt).map(|(a, b)| a * b).sum();
     let conj: f64 = (0..xi.len())
-        .map(|i| xi[i] * theta[i] - map.value_i(i, theta[i]))
+        .map(|i| map.conjugate_i(i, xi[i], theta[i]))
         .sum();
     lin - conj
 }

@@ -6,6 +6,7 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use super::run::{Run, RunStats, Status, Trajectory};
+use super::step_identity::StepIdentity;
 use crate::error::{check_positive, check_threshold, DdlnError, Result};
 use crate::memory;
 use crate::observe::{Control, Observer, StepView};
@@ -156,6 +157,7 @@ pub fn descent<O: Observer>(
     };
     let mut t = 0.0;
     let mut t_good = 0.0;
+    let mut identity = StepIdentity::start(model, init, d, settings.momentum);
 
     let record = |traj: &mut Trajectory, t: f64, state: &[f64], theta: &[f64], loss: f64| {
         traj.t.push(t);
@@ -204,6 +206,9 @@ pub fn descent<O: Observer>(
         t_good = t;
         if k % settings.record_every == 0 || k == settings.steps {
             record(&mut traj, t, &state, &theta, loss);
+            if let Ok(identity) = identity.as_mut() {
+                identity.check(&state, &theta);
+            }
         }
         let view = StepView {
             t,
@@ -258,6 +263,9 @@ pub fn descent<O: Observer>(
             }
         }
         let eta = settings.schedule.rate(settings.lr, k);
+        if let Ok(identity) = identity.as_mut() {
+            identity.advance(eta, &grad_theta);
+        }
         for ((w, v), g) in state.iter_mut().zip(velocity.iter_mut()).zip(&grad_state) {
             *v = settings.momentum * *v - eta * g;
             *w += *v;
@@ -266,6 +274,12 @@ pub fn descent<O: Observer>(
         stats.steps += 1;
     }
     model.theta(&state, &mut theta);
+    if status == Status::Diverged {
+        // The steps accumulated up to the non-finite iterate, one past the kept state.
+        identity = Err(format!("the run diverged: {message}"));
+    } else if let Ok(identity) = identity.as_mut() {
+        identity.check(&state, &theta);
+    }
     let final_loss = problem.loss_value(&theta);
     Ok(Run {
         status,
@@ -277,5 +291,6 @@ pub fn descent<O: Observer>(
         trajectory: traj,
         stats,
         solver: None,
+        step_identity: Some(identity),
     })
 }

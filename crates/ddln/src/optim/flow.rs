@@ -245,5 +245,6 @@ fn drive<S: StiffSystem, O: Observer>(
             switch_reason: outcome.switch_reason,
         }),
         stats: outcome.stats,
+        step_identity: None,
     })
 }

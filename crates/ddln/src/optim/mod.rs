@@ -16,6 +16,7 @@ mod rk;
 pub mod rosenbrock;
 mod run;
 mod settings;
+pub mod step_identity;
 pub mod tableau;
 
 pub use descent::{descent, DescentSettings, Schedule};
@@ -29,4 +30,5 @@ pub use rk::{integrate_explicit, NONSTIFF_STEPS, STIFF_STEPS};
 pub use rosenbrock::{integrate_stiff, RosenbrockTableau};
 pub use run::{linspace, Run, RunStats, Status, Trajectory};
 pub use settings::FlowSettings;
+pub use step_identity::StepIdentity;
 pub use tableau::{RkMethod, Tableau};

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::dynamics::Dynamics;
+use super::step_identity::StepIdentity;
 use super::tableau::RkMethod;
 
 /// How a run ended.
@@ -126,6 +127,11 @@ pub struct Run {
     pub stats: RunStats,
     /// Which dynamics and integrators a gradient-flow run used (`None` for descent).
     pub solver: Option<FlowSolver>,
+    /// Descent on a two-layer model: the exact step identity accumulated along the run,
+    /// or why it does not apply (`None` for gradient flow). Reported by
+    /// [`crate::Report::implicit_bias`].
+    #[serde(skip)]
+    pub step_identity: Option<std::result::Result<StepIdentity, String>>,
 }
 
 /// What a gradient-flow run integrated, with which methods, and why.

@@ -7,8 +7,10 @@ mod deep;
 pub mod reduced;
 mod redundant;
 mod signed;
+pub mod two_layer;
 
 pub use reduced::Reduced;
+pub use two_layer::TwoLayer;
 
 use serde::{Deserialize, Serialize};
 

@@ -11,8 +11,9 @@ use crate::problem::Problem;
 /// The PL data of the squared loss `||X theta - y||^2`.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
 pub struct PlConstants {
-    /// `mu = 2 lambda_min^+(X X^T)`: twice the smallest non-zero eigenvalue of the Gram
-    /// matrix (`X X^T` if `n <= d`, else `X^T X`; the non-zero spectra are equal).
+    /// `mu = 2 c lambda_min^+(X X^T)`: twice the smallest non-zero eigenvalue of the Gram
+    /// matrix (`X X^T` if `n <= d`, else `X^T X`; the non-zero spectra are equal), times
+    /// the loss factor `c` ([`crate::LossScaling`]).
     pub mu: f64,
     /// `L* = min_theta ||X theta - y||^2` (0 when `y` is in the range of X).
     pub l_star: f64,
@@ -85,7 +86,7 @@ pub fn pl_constants(problem: &Problem) -> Result<PlConstants> {
         mu: if kept.is_empty() {
             0.0
         } else {
-            2.0 * lambda_min_pos
+            2.0 * problem.factor() * lambda_min_pos
         },
         l_star,
         rank: kept.len(),
