@@ -175,7 +175,8 @@ impl PyPrediction {
 struct Baselines {
     l1: Interpolator,
     l2: Interpolator,
-    limit: SmallInitLimit,
+    /// The deep model's small-init limit (`None` for the power models).
+    limit: Option<SmallInitLimit>,
 }
 
 fn prediction(py: Python<'_>, p: Prediction, baselines: Option<Baselines>) -> Result<PyPrediction> {
@@ -198,16 +199,18 @@ fn prediction(py: Python<'_>, p: Prediction, baselines: Option<Baselines>) -> Re
     if let Some(Baselines { l1, l2, limit }) = baselines {
         let (l1, l1_theta) = interpolator_dict(py, l1)?;
         let (l2, l2_theta) = interpolator_dict(py, l2)?;
-        let (lim, lim_theta) = interpolator_dict(py, limit.solution)?;
-        lim.set_item("weights_plus", to_numpy(py, limit.weights_plus, &[d])?)?;
-        lim.set_item("weights_minus", to_numpy(py, limit.weights_minus, &[d])?)?;
         out.min_l1 = Some(l1_theta.unbind());
         out.min_l2 = Some(l2_theta.unbind());
-        out.small_init_limit = Some(lim_theta.unbind());
         let all = PyDict::new(py);
         all.set_item("min_l1", l1)?;
         all.set_item("min_l2", l2)?;
-        all.set_item("small_init_limit", lim)?;
+        if let Some(limit) = limit {
+            let (lim, lim_theta) = interpolator_dict(py, limit.solution)?;
+            lim.set_item("weights_plus", to_numpy(py, limit.weights_plus, &[d])?)?;
+            lim.set_item("weights_minus", to_numpy(py, limit.weights_minus, &[d])?)?;
+            out.small_init_limit = Some(lim_theta.unbind());
+            all.set_item("small_init_limit", lim)?;
+        }
         out.baselines = Some(all.unbind());
     }
     Ok(out)
@@ -232,9 +235,11 @@ fn prediction(py: Python<'_>, p: Prediction, baselines: Option<Baselines>) -> Re
 /// ----------
 /// X : array_like (n, d); y : array_like (n,)
 ///     The squared-loss problem (any real dtype and layout).
-/// init : array_like (L, d)
-///     The layers u^1(0), ..., u^L(0) (L >= 2), satisfying assumption (A): at every
-///     coordinate one layer has the strictly smallest |u_i^k(0)|.
+/// init : array_like (L, d), (2, d) or (1, d)
+///     The deep model: the layers u^1(0), ..., u^L(0) (L >= 2), satisfying assumption
+///     (A): at every coordinate one layer has the strictly smallest |u_i^k(0)|. The
+///     signed model: rows u(0), v(0); the redundant model: the row u(0) (any signs; a
+///     coordinate needs one nonzero entry).
 /// tol : float
 ///     Converged once ||X theta - y|| <= max(tol ||y||, residual floor of f64).
 /// max_iter : int
@@ -253,7 +258,12 @@ fn prediction(py: Python<'_>, p: Prediction, baselines: Option<Baselines>) -> Re
 /// lp_tol, lp_max_iter : float, int
 ///     Tolerance and iteration limit of the linear programs (min-L1, weighted L1).
 /// baselines : bool
-///     Also compute min_l1, min_l2 and small_init_limit.
+///     Also compute min_l1, min_l2 and small_init_limit (deep model only).
+/// model : {"deep", "signed", "redundant"}
+///     theta = u^1 ⊙ ... ⊙ u^L, u^L - v^L or u^L (the power models' mirror map is in
+///     closed form: docs/math.md section 16).
+/// power : int or None
+///     L of the signed and redundant models.
 ///
 /// Returns
 /// -------
@@ -272,7 +282,7 @@ fn prediction(py: Python<'_>, p: Prediction, baselines: Option<Baselines>) -> Re
 #[pyo3(signature = (
     X, y, init, *, tol = 1e-11, max_iter = 500, boundary_fraction = 0.99, max_halvings = 60,
     rank_rtol = 1e-12, range_rtol = 1e-9, floor_rtol = 1e-6, lp_tol = 1e-9, lp_max_iter = 200,
-    baselines = true
+    baselines = true, model = "deep", power = None
 ))]
 #[allow(non_snake_case, clippy::too_many_arguments)]
 pub fn implicit_bias(
@@ -290,8 +300,10 @@ pub fn implicit_bias(
     lp_tol: f64,
     lp_max_iter: u32,
     baselines: bool,
+    model: &str,
+    power: Option<usize>,
 ) -> Result<PyPrediction> {
-    let setup = setup(X, y, init, "square", "sum", "deep", None)?;
+    let setup = setup(X, y, init, "square", "sum", model, power)?;
     let settings = predict_settings(
         tol,
         max_iter,
@@ -303,13 +315,19 @@ pub fn implicit_bias(
     )?;
     let lp = lp_settings(lp_tol, lp_max_iter)?;
     let (pred, extra) = interruptible(py, move || -> ddln::Result<_> {
-        let (problem, init, depth) = (&setup.problem, &setup.init, setup.rows);
-        let pred = mirror::predict(problem, init, depth, &settings)?;
+        let (problem, init, model) = (&setup.problem, &setup.init, setup.model);
+        let pred = mirror::predict_model(problem, model, init, &settings)?;
         let extra = if baselines {
+            let limit = match model {
+                ddln::Model::Deep { depth } => {
+                    Some(mirror::small_init_limit(problem, init, depth, &lp)?)
+                }
+                _ => None,
+            };
             Some(Baselines {
                 l1: mirror::min_l1(problem, &lp)?,
                 l2: mirror::min_l2(problem)?,
-                limit: mirror::small_init_limit(problem, init, depth, &lp)?,
+                limit,
             })
         } else {
             None

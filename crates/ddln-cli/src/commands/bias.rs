@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Args;
-use ddln::mirror::{min_l1, min_l2, predict, small_init_limit, LpSettings, PredictSettings};
+use ddln::mirror::{min_l1, min_l2, predict_model, small_init_limit, LpSettings, PredictSettings};
 use ddln::vector::{check_sparsity_rtol, distance, nonzeros, SPARSITY_RTOL};
 use ddln::{Loss, Model};
 use serde_json::json;
@@ -50,9 +50,6 @@ pub fn run(args: &BiasArgs) -> Result<i32> {
     };
     args.source.apply(&mut config)?;
     let loaded = config.load()?;
-    let Model::Deep { depth } = loaded.model else {
-        bail!("invalid value for `model`: the predictor uses the mirror map of the deep model");
-    };
     if loaded.problem.loss() != Loss::Square {
         bail!("invalid value for `loss`: the predictor solves min Q subject to X theta = y (squared loss)");
     }
@@ -72,10 +69,14 @@ pub fn run(args: &BiasArgs) -> Result<i32> {
         tol: args.lp_tol.unwrap_or(LpSettings::default().tol),
         ..LpSettings::default()
     };
-    let prediction = predict(&loaded.problem, &loaded.init, depth, &settings)?;
+    let prediction = predict_model(&loaded.problem, loaded.model, &loaded.init, &settings)?;
     let l1 = min_l1(&loaded.problem, &lp)?;
     let l2 = min_l2(&loaded.problem)?;
-    let limit = small_init_limit(&loaded.problem, &loaded.init, depth, &lp)?;
+    // The weighted-L1 small-init limit is derived for the deep model's entropy.
+    let limit = match loaded.model {
+        Model::Deep { depth } => Some(small_init_limit(&loaded.problem, &loaded.init, depth, &lp)?),
+        _ => None,
+    };
     let theta = &prediction.theta;
     let mut result = json!({
         "status": prediction.status,
@@ -87,11 +88,12 @@ pub fn run(args: &BiasArgs) -> Result<i32> {
         "relative_residual": prediction.relative_residual,
         "min_l1": l1,
         "min_l2": l2,
+        "model": loaded.model.name(),
         "small_init_limit": limit,
         "distances": {
             "theta_inf_to_min_l1": distance(theta, &l1.theta),
             "theta_inf_to_min_l2": distance(theta, &l2.theta),
-            "theta_inf_to_small_init_limit": distance(theta, &limit.solution.theta),
+            "theta_inf_to_small_init_limit": limit.as_ref().map(|l| distance(theta, &l.solution.theta)),
             "min_l1_to_min_l2": distance(&l1.theta, &l2.theta),
         },
         "nonzeros": {

@@ -195,6 +195,8 @@ def implicit_bias(
     lp_tol: float = 1e-9,
     lp_max_iter: int = 200,
     baselines: bool = True,
+    model: Literal["deep", "redundant", "signed"] = "deep",
+    power: int | None = None,
 ) -> Prediction: ...
 def entropy(init: npt.ArrayLike) -> Entropy: ...
 def mirror_check(

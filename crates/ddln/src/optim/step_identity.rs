@@ -94,7 +94,9 @@ impl StepIdentity {
         }
         let (u, v) = init.split_at(d);
         let scale0: Vec<f64> = (0..d).map(|i| form.scale(u[i], v[i])).collect();
-        let flat: Vec<usize> = (0..d).filter(|&i| scale0[i].is_nan() || scale0[i] <= 0.0).collect();
+        let flat: Vec<usize> = (0..d)
+            .filter(|&i| scale0[i].is_nan() || scale0[i] <= 0.0)
+            .collect();
         if !flat.is_empty() {
             return Err(format!(
                 "beta_0 = 0 at coordinates {flat:?} (a or b is zero: theta keeps one sign and the hyperbolic entropy degenerates)"
