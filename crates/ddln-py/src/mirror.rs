@@ -261,7 +261,7 @@ fn prediction(py: Python<'_>, p: Prediction, baselines: Option<Baselines>) -> Re
 ///     Also compute min_l1, min_l2 and small_init_limit (deep model only).
 /// model : {"deep", "signed", "redundant"}
 ///     theta = u^1 ⊙ ... ⊙ u^L, u^L - v^L or u^L (the power models' mirror map is in
-///     closed form: docs/math.md section 16).
+///     closed form: docs/math.md section 10).
 /// power : int or None
 ///     L of the signed and redundant models.
 ///

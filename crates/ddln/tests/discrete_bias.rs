@@ -1,4 +1,4 @@
-//! Where gradient descent and SGD end on the two-layer models (docs/math.md section 15).
+//! Where gradient descent and SGD end on the two-layer models (docs/math.md section 11).
 //!
 //! References, each independent of the predictor's construction:
 //! * the converged iterates of the run itself (the prediction is a dual Newton solve on

@@ -1,5 +1,5 @@
 //! The mirror maps of the signed `u^L - v^L` and redundant `u^L` models (docs/math.md
-//! section 16) predict where gradient flow ends. Reference: the flow itself on the
+//! section 10) predict where gradient flow ends. Reference: the flow itself on the
 //! layers, at rtol 1e-12, run until the loss is below 1e-24 (an independent path:
 //! integration of the layer ODE, no mirror map inside).
 

@@ -1,4 +1,4 @@
-//! Where gradient descent and SGD end on the two-layer models (docs/math.md section 15):
+//! Where gradient descent and SGD end on the two-layer models (docs/math.md section 11):
 //! the minimizer over the interpolators of the hyperbolic entropy whose scale and tilt
 //! the steps accumulated (the "effective init"), next to where gradient flow from the
 //! same init ends.

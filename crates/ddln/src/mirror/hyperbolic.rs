@@ -1,5 +1,5 @@
 //! The hyperbolic entropy with a scale and a tilt per coordinate (docs/math.md section
-//! 15): the potential of gradient flow, and of each step of gradient descent, on the
+//! 11): the potential of gradient flow, and of each step of gradient descent, on the
 //! two-layer models `u ⊙ v` and `u^2 - v^2`.
 //!
 //! ```text

@@ -1,5 +1,5 @@
 //! The mirror map of the power models `theta = u^L - v^L` (signed) and `theta = u^L`
-//! (redundant), any `L >= 2`, any signs (docs/math.md section 16).
+//! (redundant), any `L >= 2`, any signs (docs/math.md section 10).
 //!
 //! Along gradient flow, `xi = -int g dt`, each nonzero entry `w` of a coordinate (`u`
 //! with `epsilon = +1`, `v` with `epsilon = -1`) is a "branch" contributing

@@ -1,5 +1,5 @@
 //! The exact identity that gradient descent (and SGD) on a two-layer model satisfies:
-//! a mirror descent whose potential changes with each step (docs/math.md section 15).
+//! a mirror descent whose potential changes with each step (docs/math.md section 11).
 //!
 //! With `x_k = m eta_k g_k` per coordinate ([`TwoLayer`]):
 //!

@@ -1,6 +1,6 @@
 //! The two two-layer models, `theta = u ⊙ v` (deep, L = 2) and `theta = u^2 - v^2`
 //! (signed, L = 2), in the coordinates `(a, b)` where a gradient step is a product
-//! (docs/math.md section 15):
+//! (docs/math.md section 11):
 //!
 //! ```text
 //! a' = (1 - x) a,   b' = (1 + x) b,   x = m eta g     (g = dL/dtheta_i)
