@@ -61,6 +61,9 @@ pub fn summary(config: &TrainConfig, loaded: &Loaded, report: &Report) -> Value 
     })
 }
 
+/// The file of a descent run's checkpoint in its folder (what `--resume` reads).
+pub const CHECKPOINT_FILE: &str = "checkpoint.json";
+
 /// Writes every output of a run into `dir` (created if needed), or only `summary.json`
 /// when `summary_only`.
 pub fn write_run(
@@ -104,6 +107,10 @@ pub fn write_run(
     io::write_npy(&dir.join("X.npy"), x, &[n, d])?;
     io::write_npy(&dir.join("y.npy"), loaded.problem.y(), &[n])?;
     io::write_npy(&dir.join("init.npy"), &loaded.init, &[rows, d])?;
+    if let Some(checkpoint) = &run.checkpoint {
+        // Shortest round-trip decimals: the state reads back to the same bits.
+        io::write_json(&dir.join(CHECKPOINT_FILE), checkpoint)?;
+    }
     plot_run(dir, loaded, report)?;
     io::write_json(&dir.join("summary.json"), &summary)?;
     Ok(summary)

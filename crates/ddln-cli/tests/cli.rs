@@ -658,7 +658,7 @@ fn help_shows_the_core_defaults_and_flags_belong_to_a_method() {
 #[test]
 fn help_shows_a_default_for_every_valued_option() {
     let inputs_and_outputs = [
-        "--config", "--x", "--y", "--init", "--theta", "--plot", "--out", "--only",
+        "--config", "--x", "--y", "--init", "--theta", "--plot", "--out", "--only", "--resume",
     ];
     for command in ["train", "bias", "entropy", "reproduce"] {
         let o = ddln(&[command, "--help"]);

@@ -2,7 +2,9 @@
 //! `optim::flow`) and `ddln.gradient_descent` (core `optim::descent`), and the `Run`
 //! object they return.
 
-use ddln::{DescentSettings, Dynamics, FlowSettings, Method, Model, RateCheck, RkMethod, Schedule};
+use ddln::{
+    DescentSettings, Dynamics, FlowSettings, Method, Model, RateCheck, RkMethod, Sampling, Schedule,
+};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyDict;
@@ -111,6 +113,19 @@ impl PyRun {
             ));
         }
         Ok(&self.core)
+    }
+
+    /// Where a descent run can continue from (`resume=`).
+    pub fn checkpoint(&self) -> Result<&ddln::DescentCheckpoint> {
+        self.core.checkpoint.as_ref().ok_or_else(|| {
+            invalid(
+                "resume",
+                format!(
+                    "this {} run has no checkpoint (only descent runs that did not diverge can be resumed)",
+                    self.method
+                ),
+            )
+        })
     }
 
     /// `(rows, d)` of the run's layers.
@@ -269,6 +284,7 @@ fn run(
     rate_check: RateCheck,
     mut observer: PyObserver,
     mirror: MirrorOptions,
+    checkpoint: Option<ddln::DescentCheckpoint>,
 ) -> Result<PyRun> {
     let Setup {
         problem,
@@ -277,8 +293,18 @@ fn run(
         rows,
         d,
     } = setup;
-    let report =
-        py.detach(|| ddln::train(&problem, model, &init, &method, &rate_check, &mut observer));
+    let report = py.detach(|| {
+        let resume = checkpoint.as_ref();
+        ddln::train_from(
+            &problem,
+            model,
+            &init,
+            resume,
+            &method,
+            &rate_check,
+            &mut observer,
+        )
+    });
     observer.finish(py)?;
     // A Python exception that stopped the run (Ctrl-C, or raised by on_step) is
     // re-raised carrying the partial run as its attribute `run` (status "Stopped").
@@ -550,7 +576,51 @@ pub fn gradient_flow(
     let mirror = MirrorOptions {
         check: mirror_check,
     };
-    run(py, setup, Method::Flow(settings), check, observer, mirror)
+    run(
+        py,
+        setup,
+        Method::Flow(settings),
+        check,
+        observer,
+        mirror,
+        None,
+    )
+}
+
+/// Reads a sampling: None (with replacement), "replacement", "epochs", or a sequence of
+/// sample indices (the order).
+fn sampling(obj: Option<&Bound<'_, PyAny>>) -> Result<Sampling> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(Sampling::default());
+    };
+    if let Ok(kind) = obj.extract::<String>() {
+        return match kind.as_str() {
+            "replacement" => Ok(Sampling::Replacement),
+            "epochs" => Ok(Sampling::Epochs),
+            other => Err(invalid(
+                "sampling",
+                format!("unknown sampling `{other}`; expected \"replacement\", \"epochs\" or an array of sample indices"),
+            )),
+        };
+    }
+    let indices: Vec<i64> = obj.extract().map_err(|_| {
+        Error::Type(format!(
+            "`sampling` must be None, \"replacement\", \"epochs\" or a sequence of sample indices, got {}",
+            obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+        ))
+    })?;
+    if let Some(j) = indices.iter().position(|&i| i < 0) {
+        return Err(invalid(
+            "sampling.indices",
+            format!(
+                "indices[{j}] = {} is negative: indices are 0-based rows of X",
+                indices[j]
+            ),
+        ));
+    }
+    Ok(Sampling::Order {
+        indices: indices.into_iter().map(|i| i as usize).collect(),
+    })
 }
 
 /// Reads a schedule: None, a kind name, or a dict in the config's format.
@@ -601,9 +671,20 @@ fn schedule(obj: Option<&Bound<'_, PyAny>>) -> Result<Schedule> {
 ///     None uses every sample. With SGD the loss seen by on_step is NaN off the record grid.
 /// seed : int
 ///     Seed of the mini-batch sampler.
+/// sampling : None, "replacement", "epochs" or array_like of int
+///     How SGD draws its batches: with replacement (None, the default, as in the
+///     field's codes), by reshuffled epochs, or these sample indices in order,
+///     batch_size at a time, starting over at the end.
 /// schedule : None, str or dict
 ///     eta_k: None or "constant"; {"kind": "inverse_time", "decay": c} for
-///     lr / (1 + c k); {"kind": "exponential", "gamma": g} for lr g^k.
+///     lr / (1 + c k); {"kind": "exponential", "gamma": g} for lr g^k;
+///     {"kind": "piecewise", "boundaries": [k1, k2, ...], "factors": [f0, f1, f2, ...]}
+///     for lr f_j on k_j <= k < k_{j+1}.
+/// resume : Run or None
+///     Continue this earlier gradient_descent run (same X, y, loss, model and settings)
+///     from its last iterate, velocity and sampler state, up to `steps` iterations in
+///     all: the iterates are those of one uninterrupted run, bit for bit. `init` is then
+///     not used.
 /// loss_tol, grad_tol : float or None
 ///     Stop with status "Converged" once L <= loss_tol, or ||grad_w L|| <= grad_tol.
 /// loss, loss_scaling, model, power, rate_rtol, rate_atol_rel, on_step, callback_every, progress
@@ -624,7 +705,7 @@ fn schedule(obj: Option<&Bound<'_, PyAny>>) -> Result<Schedule> {
     X, y, init, *, lr = 1e-3, steps = 10000, record_every = 10, momentum = 0.0,
     batch_size = None, seed = 0, schedule = None, loss_tol = None, grad_tol = None,
     loss = "square", loss_scaling = "sum", model = "deep", power = None, rate_rtol = 1e-6, rate_atol_rel = 1e-10,
-    on_step = None, callback_every = 1, progress = false
+    on_step = None, callback_every = 1, progress = false, sampling = None, resume = None
 ))]
 #[allow(non_snake_case, clippy::too_many_arguments)]
 pub fn gradient_descent(
@@ -650,14 +731,32 @@ pub fn gradient_descent(
     on_step: Option<&Bound<'_, PyAny>>,
     callback_every: u64,
     progress: bool,
+    sampling: Option<&Bound<'_, PyAny>>,
+    resume: Option<&Bound<'_, PyAny>>,
 ) -> Result<PyRun> {
     let setup = setup(X, y, init, loss, loss_scaling, model, power)?;
+    let checkpoint = match resume.filter(|r| !r.is_none()) {
+        None => None,
+        Some(obj) => {
+            let run = obj.cast::<PyRun>().map_err(|_| {
+                Error::Type(format!(
+                    "`resume` must be a Run returned by gradient_descent, got {}",
+                    obj.get_type()
+                        .name()
+                        .map(|n| n.to_string())
+                        .unwrap_or_default()
+                ))
+            })?;
+            Some(run.get().checkpoint()?.clone())
+        }
+    };
     let settings = DescentSettings {
         lr,
         steps,
         schedule: self::schedule(schedule)?,
         momentum,
         batch_size,
+        sampling: self::sampling(sampling)?,
         seed,
         record_every,
         loss_tol,
@@ -681,6 +780,7 @@ pub fn gradient_descent(
         check,
         observer,
         MirrorOptions::default(),
+        checkpoint,
     )
 }
 

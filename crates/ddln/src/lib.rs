@@ -45,10 +45,10 @@ pub use loss::{Loss, LossScaling};
 pub use mirror::{predict, Entropy, PredictSettings, PredictStatus, Prediction};
 pub use observe::{Control, FnObserver, Observer, StepView};
 pub use optim::{
-    descent, gradient_flow, DescentSettings, Dynamics, FlowSettings, RkMethod, Run, RunStats,
-    Schedule, Status, Trajectory,
+    descent, gradient_flow, resume_descent, DescentCheckpoint, DescentSettings, Dynamics,
+    FlowSettings, RkMethod, Run, RunStats, Sampling, Schedule, Status, Trajectory,
 };
 pub use param::{Model, Reduced, TwoLayer};
 pub use problem::{Problem, Threading};
 pub use theory::{Diagnostics, RateCheck};
-pub use train::{train, Checked, Method, MirrorCheckReport, Report};
+pub use train::{train, train_from, Checked, Method, MirrorCheckReport, Report};

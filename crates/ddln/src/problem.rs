@@ -142,6 +142,21 @@ impl Problem {
         self.scaling
     }
 
+    /// A SHA-256 of everything that defines `L`: the shape, the bits of `X` and `y`, the
+    /// loss and its scaling (hex). Equal problems have equal fingerprints on any machine.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update((self.n as u64).to_le_bytes());
+        h.update((self.d as u64).to_le_bytes());
+        for v in self.x.iter().chain(&self.y) {
+            h.update(v.to_bits().to_le_bytes());
+        }
+        h.update(self.loss.name().as_bytes());
+        h.update(self.scaling.name().as_bytes());
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// `c`: the loss is `c sum_i ell_i`.
     pub fn factor(&self) -> f64 {
         self.factor

@@ -7,7 +7,9 @@ use crate::error::Result;
 use crate::loss::Loss;
 use crate::mirror::{discrete_bias, mirror_check, DiscreteBias, MirrorCheck, PredictSettings};
 use crate::observe::Observer;
-use crate::optim::{descent, gradient_flow, DescentSettings, FlowSettings, Run};
+use crate::optim::{
+    descent, gradient_flow, resume_descent, DescentCheckpoint, DescentSettings, FlowSettings, Run,
+};
 use crate::param::Model;
 use crate::problem::Problem;
 use crate::theory::{self, Diagnostics, LayerWatch, RateCheck};
@@ -112,6 +114,21 @@ pub fn train<O: Observer>(
     rate_check: &RateCheck,
     observer: &mut O,
 ) -> Result<Report> {
+    train_from(problem, model, init, None, method, rate_check, observer)
+}
+
+/// [`train`], continuing a descent run from `checkpoint` when given (its state is then
+/// the init: the diagnostics are those of the continued segment).
+pub fn train_from<O: Observer>(
+    problem: &Problem,
+    model: Model,
+    init: &[f64],
+    checkpoint: Option<&DescentCheckpoint>,
+    method: &Method,
+    rate_check: &RateCheck,
+    observer: &mut O,
+) -> Result<Report> {
+    let init = checkpoint.map_or(init, |c| c.state.as_slice());
     let d = problem.dim();
     model.validate_init(init, d)?;
     let mut watch = match model {
@@ -120,9 +137,16 @@ pub fn train<O: Observer>(
     };
     let run = {
         let mut both = (watch.as_mut(), observer);
-        match method {
-            Method::Flow(s) => gradient_flow(problem, model, init, s, &mut both)?,
-            Method::Descent(s) => descent(problem, model, init, s, &mut both)?,
+        match (method, checkpoint) {
+            (Method::Flow(_), Some(_)) => {
+                return Err(crate::DdlnError::invalid(
+                    "resume",
+                    "a checkpoint continues a descent run; gradient flow has none",
+                ))
+            }
+            (Method::Flow(s), None) => gradient_flow(problem, model, init, s, &mut both)?,
+            (Method::Descent(s), None) => descent(problem, model, init, s, &mut both)?,
+            (Method::Descent(s), Some(c)) => resume_descent(problem, model, c, s, &mut both)?,
         }
     };
     let mut diagnostics = Diagnostics::default();

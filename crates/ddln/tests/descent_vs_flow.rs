@@ -69,11 +69,22 @@ fn momentum_and_sgd_still_decrease_the_loss() {
             momentum: 0.9,
             ..DescentSettings::default()
         },
+        // With L* > 0 constant-step SGD stalls at a noise floor of order lr; a decaying
+        // step (the field's remedy) lets it approach L* under either sampling.
         DescentSettings {
             lr: 2e-3,
             steps: 3000,
             batch_size: Some(4),
             seed: 9,
+            schedule: ddln::Schedule::InverseTime { decay: 2e-3 },
+            ..DescentSettings::default()
+        },
+        DescentSettings {
+            lr: 2e-3,
+            steps: 3000,
+            batch_size: Some(4),
+            seed: 9,
+            sampling: ddln::Sampling::Epochs,
             ..DescentSettings::default()
         },
     ] {

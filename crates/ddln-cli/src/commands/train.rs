@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 use ddln::mirror::PredictSettings;
-use ddln::{train, DescentSettings, Dynamics, FlowSettings, Method, RkMethod, Status};
+use ddln::{
+    train_from, DescentCheckpoint, DescentSettings, Dynamics, FlowSettings, Method, RkMethod,
+    Status,
+};
 
 use super::source::SourceArgs;
 use crate::config::TrainConfig;
@@ -14,7 +17,7 @@ use crate::exit;
 use crate::interrupt::{self, Interrupt};
 use crate::output::Staging;
 use crate::progress::Progress;
-use crate::report;
+use crate::report::{self, CHECKPOINT_FILE};
 
 /// Trainer choice on the command line (the names of `Method` in TOML and summary.json).
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -89,6 +92,14 @@ pub struct TrainArgs {
     pub batch_size: Option<usize>,
     #[arg(long, allow_hyphen_values = true, help = format!("Descent: seed of the mini-batch sampler [default: {}]", descent_default(|s| s.seed.to_string())))]
     pub sampler_seed: Option<u64>,
+    /// Descent: how SGD draws its batches: `replacement` (each sample uniform, as in the field's codes) or `epochs` (reshuffled passes); a given order is `[train.sampling] kind = "order", indices = [...]` in the config [default: replacement].
+    #[arg(long)]
+    pub sampling: Option<String>,
+    /// Descent: continue the run saved in this folder (its config.toml, with the flags
+    /// given here applied, and its checkpoint.json) up to --steps iterations in all,
+    /// bit for bit as if it had never stopped.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
     #[arg(long, allow_hyphen_values = true, help = format!("Descent: record every this many iterations [default: {}]", descent_default(|s| s.record_every.to_string())))]
     pub record_every: Option<u64>,
     /// Flow, deep model: integrate xi(t) = -int grad L alongside and report the mirror-flow
@@ -157,9 +168,10 @@ fn overlay<T: serde::Serialize + serde::de::DeserializeOwned>(
 impl TrainArgs {
     /// The config file (or defaults) with every given flag applied.
     pub fn resolve(&self) -> Result<TrainConfig> {
-        let mut config = match &self.config {
-            Some(path) => TrainConfig::from_toml_file(path)?,
-            None => TrainConfig::default(),
+        let mut config = match (&self.config, &self.resume) {
+            (Some(path), _) => TrainConfig::from_toml_file(path)?,
+            (None, Some(dir)) => TrainConfig::from_toml_file(&dir.join("config.toml"))?,
+            (None, None) => TrainConfig::default(),
         };
         self.source.apply(&mut config)?;
         match self.method {
@@ -177,6 +189,12 @@ impl TrainArgs {
             ("momentum", given(&self.momentum)),
             ("batch_size", given(&self.batch_size)),
             ("seed", given(&self.sampler_seed)),
+            (
+                "sampling",
+                self.sampling
+                    .as_ref()
+                    .map(|kind| serde_json::json!({ "kind": kind })),
+            ),
             ("record_every", given(&self.record_every)),
             ("grad_tol", given(&self.grad_tol)),
         ];
@@ -227,12 +245,32 @@ impl TrainArgs {
     }
 }
 
+/// Reads `dir/checkpoint.json`, naming the file in every error.
+fn read_checkpoint(dir: &std::path::Path) -> Result<DescentCheckpoint> {
+    let path = dir.join(CHECKPOINT_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read {} ({e}): --resume needs the folder of a descent run written by `ddln train` (without --summary-only)",
+            path.display()
+        )
+    })?;
+    serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{} is not a ddln checkpoint: {e}", path.display()))
+}
+
 /// Runs `ddln train`; returns the exit code of the run's status.
 pub fn run(args: &TrainArgs) -> Result<i32> {
     let config = args.resolve()?;
     // Everything is loaded and validated, and the output folder checked, before any
     // computing; the outputs are staged and published as one set.
     let loaded = config.load()?;
+    let checkpoint = args.resume.as_deref().map(read_checkpoint).transpose()?;
+    if let Some(c) = &checkpoint {
+        let Method::Descent(settings) = &config.train else {
+            bail!("--resume continues a descent run; this config is a gradient-flow run");
+        };
+        c.check(&loaded.problem, loaded.model, settings)?;
+    }
     let staging = Staging::begin(&args.out, "train")?;
     interrupt::install();
     let (end, by_step) = match &config.train {
@@ -240,15 +278,25 @@ pub fn run(args: &TrainArgs) -> Result<i32> {
         Method::Descent(s) => (s.steps as f64, true),
     };
     let mut observer = (Progress::new(end, by_step, args.quiet), Interrupt);
-    let mut report = train(
+    let mut report = train_from(
         &loaded.problem,
         loaded.model,
         &loaded.init,
+        checkpoint.as_ref(),
         &config.train,
         &config.rate_check,
         &mut observer,
     )?;
     observer.0.finish();
+    if let (Some(c), Some(dir)) = (&checkpoint, &args.resume) {
+        report.run.message = format!(
+            "resumed at iteration {} (t = {}) from {}; {}",
+            c.step,
+            c.t,
+            dir.display(),
+            report.run.message
+        );
+    }
     if interrupt::requested() && report.run.status == Status::Stopped {
         report.run.message = format!(
             "interrupted (SIGINT or SIGTERM) at t = {}; the outputs hold the run up to there",

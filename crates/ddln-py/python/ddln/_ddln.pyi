@@ -111,6 +111,8 @@ def gradient_descent(
     on_step: OnStep | None = None,
     callback_every: int = 1,
     progress: bool = False,
+    sampling: Literal["replacement", "epochs"] | npt.ArrayLike | None = None,
+    resume: Run | None = None,
 ) -> Run: ...
 def gaussian(
     n: int, d: int, seed: int = 0

@@ -1,11 +1,11 @@
 //! Discrete trainers on the layers: gradient descent, mini-batch SGD and heavy-ball
 //! momentum, `w_{k+1} = w_k - eta_k grad + beta (w_k - w_{k-1})`.
 
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use super::run::{Run, RunStats, Status, Trajectory};
+use super::sampler::{Sampler, SamplerState, Sampling};
+use super::schedule::Schedule;
 use super::step_identity::StepIdentity;
 use crate::error::{check_positive, check_threshold, DdlnError, Result};
 use crate::memory;
@@ -13,42 +13,14 @@ use crate::observe::{Control, Observer, StepView};
 use crate::param::Model;
 use crate::problem::Problem;
 
-/// Step-size schedule `eta_k` as a function of the iteration `k`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Schedule {
-    /// `eta_k = lr`.
-    #[default]
-    Constant,
-    /// `eta_k = lr / (1 + decay k)`.
-    InverseTime {
-        /// Decay rate (>= 0).
-        decay: f64,
-    },
-    /// `eta_k = lr gamma^k`.
-    Exponential {
-        /// Factor per step, in (0, 1].
-        gamma: f64,
-    },
-}
-
-impl Schedule {
-    fn rate(&self, lr: f64, k: u64) -> f64 {
-        match *self {
-            Schedule::Constant => lr,
-            Schedule::InverseTime { decay } => lr / (1.0 + decay * k as f64),
-            Schedule::Exponential { gamma } => lr * gamma.powf(k as f64),
-        }
-    }
-}
-
 /// Settings of a discrete run. Defaults are documented on each field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DescentSettings {
     /// Step size `eta` (default 1e-3).
     pub lr: f64,
-    /// Number of iterations (default 10000).
+    /// Number of iterations (default 10000); a resumed run stops at this iteration
+    /// count, counted from the start of the original run.
     pub steps: u64,
     /// Step-size schedule (default constant).
     pub schedule: Schedule,
@@ -56,6 +28,8 @@ pub struct DescentSettings {
     pub momentum: f64,
     /// Mini-batch size for SGD; `None` uses every sample (default).
     pub batch_size: Option<usize>,
+    /// How mini-batches are drawn (default: with replacement).
+    pub sampling: Sampling,
     /// Seed of the mini-batch sampler (default 0).
     pub seed: u64,
     /// Record every this many iterations, and the last one (default 10).
@@ -74,6 +48,7 @@ impl Default for DescentSettings {
             schedule: Schedule::Constant,
             momentum: 0.0,
             batch_size: None,
+            sampling: Sampling::Replacement,
             seed: 0,
             record_every: 10,
             loss_tol: None,
@@ -108,15 +83,68 @@ impl DescentSettings {
         }
         check_threshold("loss_tol", self.loss_tol)?;
         check_threshold("grad_tol", self.grad_tol)?;
-        match self.schedule {
-            Schedule::InverseTime { decay } if !(decay >= 0.0 && decay.is_finite()) => Err(
-                DdlnError::invalid("schedule.decay", format!("must be >= 0, got {decay}")),
-            ),
-            Schedule::Exponential { gamma } if !(gamma > 0.0 && gamma <= 1.0) => Err(
-                DdlnError::invalid("schedule.gamma", format!("must be in (0, 1], got {gamma}")),
-            ),
-            _ => Ok(()),
+        self.sampling.validate(n)?;
+        self.schedule.validate()
+    }
+}
+
+/// Everything a descent run needs to continue exactly where it stopped: the iteration,
+/// the time, the layers and the velocity, the sampler and the step identity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DescentCheckpoint {
+    /// [`Problem::fingerprint`] and model of the run: a checkpoint continues only the
+    /// problem it was saved from.
+    pub problem: String,
+    /// The model's name.
+    pub model: String,
+    /// Iterations done since the start of the original run.
+    pub step: u64,
+    /// `t = sum of the step sizes so far`.
+    pub t: f64,
+    /// The layers, `rows x d`.
+    pub state: Vec<f64>,
+    /// The heavy-ball velocity `w_k - w_{k-1}`, `rows x d`.
+    pub velocity: Vec<f64>,
+    /// The mini-batch sampler.
+    pub sampler: SamplerState,
+    /// The step identity accumulated since the original init (two-layer models).
+    pub identity: Option<StepIdentity>,
+}
+
+impl DescentCheckpoint {
+    /// Checks that this checkpoint can continue a run of `model` on `problem` with
+    /// `settings` (same problem and model, more steps to go, a consistent state).
+    pub fn check(&self, problem: &Problem, model: Model, settings: &DescentSettings) -> Result<()> {
+        if self.step >= settings.steps {
+            return Err(DdlnError::invalid(
+                "steps",
+                format!(
+                    "the checkpoint is at iteration {}: resuming needs steps > {} (steps counts from the start of the original run)",
+                    self.step, self.step
+                ),
+            ));
         }
+        if self.velocity.len() != self.state.len() || !self.t.is_finite() {
+            return Err(DdlnError::invalid(
+                "checkpoint",
+                "velocity and state differ in length, or t is not finite",
+            ));
+        }
+        crate::error::check_finite("checkpoint.velocity", &self.velocity)?;
+        if self.problem != problem.fingerprint() || self.model != model.name() {
+            return Err(DdlnError::invalid(
+                "resume",
+                format!(
+                    "the checkpoint belongs to another problem or model (saved for {} on data {}…; this run is {} on data {}…): resume with the data, loss, scaling and model of the run that saved it",
+                    self.model,
+                    self.problem.chars().take(12).collect::<String>(),
+                    model.name(),
+                    problem.fingerprint().chars().take(12).collect::<String>()
+                ),
+            ));
+        }
+        model.validate_init(&self.state, problem.dim())?;
+        Ok(())
     }
 }
 
@@ -131,6 +159,38 @@ pub fn descent<O: Observer>(
     settings: &DescentSettings,
     observer: &mut O,
 ) -> Result<Run> {
+    run_descent(problem, model, init, None, settings, observer)
+}
+
+/// Continues a descent run from `checkpoint` (saved by a run with the same problem,
+/// model and settings) up to `settings.steps` iterations in all: the iterates are the
+/// bits an uninterrupted run computes. The trajectory starts at the checkpoint.
+pub fn resume_descent<O: Observer>(
+    problem: &Problem,
+    model: Model,
+    checkpoint: &DescentCheckpoint,
+    settings: &DescentSettings,
+    observer: &mut O,
+) -> Result<Run> {
+    checkpoint.check(problem, model, settings)?;
+    run_descent(
+        problem,
+        model,
+        &checkpoint.state,
+        Some(checkpoint),
+        settings,
+        observer,
+    )
+}
+
+fn run_descent<O: Observer>(
+    problem: &Problem,
+    model: Model,
+    init: &[f64],
+    checkpoint: Option<&DescentCheckpoint>,
+    settings: &DescentSettings,
+    observer: &mut O,
+) -> Result<Run> {
     let d = problem.dim();
     let n = problem.n_samples();
     model.validate_init(init, d)?;
@@ -138,15 +198,17 @@ pub fn descent<O: Observer>(
     let len = init.len();
     let mut state = init.to_vec();
     let mut last_good = init.to_vec();
-    let mut velocity = vec![0.0; len];
+    let mut velocity = checkpoint.map_or_else(|| vec![0.0; len], |c| c.velocity.clone());
     let mut theta = vec![0.0; d];
     let mut grad_theta = vec![0.0; d];
     let mut grad_state = vec![0.0; len];
-    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(settings.seed);
-    let mut order: Vec<usize> = (0..n).collect();
-    let mut cursor = n;
+    let mut sampler = match checkpoint {
+        Some(c) => Sampler::restore(&settings.sampling, n, settings.seed, &c.sampler)?,
+        None => Sampler::new(&settings.sampling, n, settings.seed),
+    };
     let mut batch: Vec<usize> = Vec::with_capacity(settings.batch_size.unwrap_or(0));
-    let records = (settings.steps / settings.record_every).saturating_add(2) as usize;
+    let first = checkpoint.map_or(0, |c| c.step);
+    let records = ((settings.steps - first) / settings.record_every).saturating_add(2) as usize;
     let per_record = model.rows() * d + d + 2;
     let recorded = memory::entries("steps", &[records, per_record])?;
     memory::check_fits("record_every", "the recorded trajectory", recorded)?;
@@ -155,9 +217,17 @@ pub fn descent<O: Observer>(
         max_local_error: f64::NAN,
         ..RunStats::default()
     };
-    let mut t = 0.0;
-    let mut t_good = 0.0;
-    let mut identity = StepIdentity::start(model, init, d, settings.momentum);
+    let mut t = checkpoint.map_or(0.0, |c| c.t);
+    let mut t_good = t;
+    let mut identity = match checkpoint {
+        Some(DescentCheckpoint {
+            identity: Some(saved),
+            ..
+        }) => Ok(saved.clone()),
+        Some(_) => StepIdentity::start(model, init, d, settings.momentum)
+            .and(Err("the checkpoint carries no step identity".to_string())),
+        None => StepIdentity::start(model, init, d, settings.momentum),
+    };
 
     let record = |traj: &mut Trajectory, t: f64, state: &[f64], theta: &[f64], loss: f64| {
         traj.t.push(t);
@@ -168,7 +238,10 @@ pub fn descent<O: Observer>(
 
     let mut status = Status::Completed;
     let mut message = format!("ran all {} steps", settings.steps);
-    for k in 0..=settings.steps {
+    let mut k_end = first;
+    let mut checked_at = checkpoint.map(|c| c.step);
+    for k in first..=settings.steps {
+        k_end = k;
         model.theta(&state, &mut theta);
         let full_loss_needed =
             settings.batch_size.is_none() || k % settings.record_every == 0 || k == settings.steps;
@@ -195,7 +268,7 @@ pub fn descent<O: Observer>(
             state.copy_from_slice(&last_good);
             t = t_good;
             // The trajectory ends at the last finite state, recorded or not.
-            if k > 0 && traj.t.last() != Some(&t) {
+            if k > first && traj.t.last() != Some(&t) {
                 model.theta(&state, &mut theta);
                 let good_loss = problem.loss_value(&theta);
                 record(&mut traj, t, &state, &theta, good_loss);
@@ -206,8 +279,10 @@ pub fn descent<O: Observer>(
         t_good = t;
         if k % settings.record_every == 0 || k == settings.steps {
             record(&mut traj, t, &state, &theta, loss);
-            if let Ok(identity) = identity.as_mut() {
+            // A resumed run's first iterate was checked at the end of the saved run.
+            if let (Ok(identity), true) = (identity.as_mut(), checkpoint.is_none() || k > first) {
                 identity.check(&state, &theta);
+                checked_at = Some(k);
             }
         }
         let view = StepView {
@@ -238,15 +313,7 @@ pub fn descent<O: Observer>(
             break;
         }
         if let Some(b) = settings.batch_size {
-            batch.clear();
-            while batch.len() < b {
-                if cursor == n {
-                    order.shuffle(&mut rng);
-                    cursor = 0;
-                }
-                batch.push(order[cursor]);
-                cursor += 1;
-            }
+            sampler.next_batch(&mut batch, b);
             problem.loss_and_gradient_rows(&theta, &batch, n as f64 / b as f64, &mut grad_theta);
             stats.grad_evals += 1;
         }
@@ -274,12 +341,25 @@ pub fn descent<O: Observer>(
         stats.steps += 1;
     }
     model.theta(&state, &mut theta);
-    if status == Status::Diverged {
+    let checkpoint = if status == Status::Diverged {
         // The steps accumulated up to the non-finite iterate, one past the kept state.
         identity = Err(format!("the run diverged: {message}"));
-    } else if let Ok(identity) = identity.as_mut() {
-        identity.check(&state, &theta);
-    }
+        None
+    } else {
+        if let (Ok(identity), false) = (identity.as_mut(), checked_at == Some(k_end)) {
+            identity.check(&state, &theta);
+        }
+        Some(DescentCheckpoint {
+            problem: problem.fingerprint(),
+            model: model.name(),
+            step: k_end,
+            t,
+            state: state.clone(),
+            velocity,
+            sampler: sampler.state(),
+            identity: identity.as_ref().ok().cloned(),
+        })
+    };
     let final_loss = problem.loss_value(&theta);
     Ok(Run {
         status,
@@ -292,5 +372,6 @@ pub fn descent<O: Observer>(
         stats,
         solver: None,
         step_identity: Some(identity),
+        checkpoint,
     })
 }

@@ -246,5 +246,6 @@ fn drive<S: StiffSystem, O: Observer>(
         }),
         stats: outcome.stats,
         step_identity: None,
+        checkpoint: None,
     })
 }

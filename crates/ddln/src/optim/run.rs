@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::descent::DescentCheckpoint;
 use super::dynamics::Dynamics;
 use super::step_identity::StepIdentity;
 use super::tableau::RkMethod;
@@ -132,6 +133,10 @@ pub struct Run {
     /// [`crate::Report::implicit_bias`].
     #[serde(skip)]
     pub step_identity: Option<std::result::Result<StepIdentity, String>>,
+    /// Descent runs that did not diverge: where to continue from
+    /// ([`crate::optim::resume_descent`]).
+    #[serde(skip)]
+    pub checkpoint: Option<DescentCheckpoint>,
 }
 
 /// What a gradient-flow run integrated, with which methods, and why.

@@ -14,7 +14,7 @@
 //! and tilt `phi_0 + E_k`, and the limit minimizes that entropy at `k = infinity` over
 //! the interpolators: the "effective init" of the steps.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::param::two_layer::TwoLayer;
 use crate::param::Model;
@@ -40,10 +40,9 @@ pub fn step_remainder(x: f64) -> f64 {
 }
 
 /// What the steps accumulated, per coordinate, and how well the identity held.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepIdentity {
     /// The model's two-layer form.
-    #[serde(skip)]
     pub form: TwoLayer,
     /// `beta_0`, the potential scale at init.
     pub scale0: Vec<f64>,
@@ -57,7 +56,7 @@ pub struct StepIdentity {
     pub step_sum: Vec<f64>,
     /// Rounding carried by the three compensated sums above (Neumaier), so that
     /// `10^6` steps cost one rounding, not `10^6`.
-    #[serde(skip)]
+    #[serde(rename = "compensation")]
     carry: Vec<[f64; 3]>,
     /// Steps accumulated.
     pub steps: u64,

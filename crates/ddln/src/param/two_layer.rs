@@ -12,10 +12,13 @@
 //! | `u ⊙ v`        | `u + v` | `u - v` | 1 | 1/2   | `|u^2 - v^2| / 2` |
 //! | `u^2 - v^2`    | `u`     | `v`     | 2 | 2     | `2 |u v|`     |
 
+use serde::{Deserialize, Serialize};
+
 use super::Model;
 
 /// A model whose gradient steps are products in `(a, b)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TwoLayer {
     /// `theta = u ⊙ v`: the deep model with two layers.
     Product,
