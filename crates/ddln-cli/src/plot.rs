@@ -162,7 +162,14 @@ fn range(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
 /// axis arithmetic prints as 0, and enough digits to tell ticks about `span / 10` apart.
 fn tick(v: f64, log: bool, span: f64) -> String {
     if log {
-        return format!("{v:.0e}");
+        // Within a decade only 1, 2 and 5 are labelled, so that dense minor ticks on a
+        // short log axis do not run into each other.
+        let mantissa = (v / 10f64.powf(v.log10().floor())).round() as i64;
+        return if matches!(mantissa, 1 | 2 | 5 | 10) {
+            format!("{v:.0e}")
+        } else {
+            String::new()
+        };
     }
     let step = (span / 10.0).abs();
     if v.abs() <= 1e-9 * span.abs() {
@@ -324,5 +331,8 @@ mod tests {
         assert_eq!(tick(50.0, false, 300.0), "50");
         assert_eq!(tick(1e-5, false, 1e-4), "1.0e-5");
         assert_eq!(tick(1e3, true, 1.0), "1e3");
+        assert_eq!(tick(0.05, true, 1.0), "5e-2");
+        assert_eq!(tick(0.07, true, 1.0), "");
+        assert_eq!(tick(2e-7, true, 1.0), "2e-7");
     }
 }

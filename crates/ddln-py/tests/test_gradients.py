@@ -61,9 +61,11 @@ def test_momentum_and_sgd_first_steps(small):
     np.testing.assert_allclose(run.layers[1], w1, rtol=1e-7, atol=1e-10)
     np.testing.assert_allclose(run.layers[2], w2, rtol=1e-7, atol=1e-10)
 
-    # SGD with the full batch is gradient descent (scale n / b = 1), up to summation order.
+    # SGD by epochs with the full batch is gradient descent (scale n / b = 1), up to
+    # summation order (with replacement a batch of n repeats some samples).
     full = ddln.gradient_descent(X, y, U0, lr=eta, steps=5, record_every=1)
-    sgd = ddln.gradient_descent(X, y, U0, lr=eta, steps=5, record_every=1, batch_size=10)
+    sgd = ddln.gradient_descent(X, y, U0, lr=eta, steps=5, record_every=1, batch_size=10,
+                                sampling="epochs")
     np.testing.assert_allclose(sgd.layers, full.layers, rtol=1e-12, atol=1e-15)
 
     # Inverse-time schedule: recorded time t_k = sum_{j<k} lr / (1 + c j).

@@ -1,8 +1,11 @@
 //! The experiments `ddln reproduce` runs: one file per figure, listed in [`all`].
 
+mod field;
 mod figure3;
 mod figure4;
 mod rich_kernel;
+mod step_size;
+mod tiny_step;
 
 use std::path::Path;
 
@@ -50,11 +53,31 @@ pub trait Experiment {
     fn run(&self, dir: &Path, options: Options) -> Result<Outcome>;
 }
 
-/// Every experiment, in the order of the paper.
+/// Every experiment: the paper's, then the field's.
 pub fn all() -> Vec<Box<dyn Experiment>> {
     vec![
         Box::new(figure3::Figure3),
         Box::new(figure4::Figure4),
         Box::new(rich_kernel::RichKernel),
+        Box::new(tiny_step::TinyStep),
+        Box::new(step_size::StepSize),
     ]
+}
+
+/// `m` points `10^lo .. 10^hi`, evenly spaced in the exponent.
+pub(crate) fn logspace(lo: f64, hi: f64, m: usize) -> Vec<f64> {
+    (0..m)
+        .map(|k| 10f64.powf(lo + (hi - lo) * k as f64 / (m - 1) as f64))
+        .collect()
+}
+
+/// The least-squares slope of `log y` against `log x` (the order of a power law).
+pub(crate) fn log_log_slope(x: &[f64], y: &[f64]) -> f64 {
+    let lx: Vec<f64> = x.iter().map(|v| v.ln()).collect();
+    let ly: Vec<f64> = y.iter().map(|v| v.ln()).collect();
+    let m = lx.len() as f64;
+    let (mx, my) = (lx.iter().sum::<f64>() / m, ly.iter().sum::<f64>() / m);
+    let cov: f64 = lx.iter().zip(&ly).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let var: f64 = lx.iter().map(|a| (a - mx).powi(2)).sum();
+    cov / var
 }

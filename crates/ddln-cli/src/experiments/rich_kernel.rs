@@ -14,7 +14,7 @@ use ddln::vector::{distance, norm};
 use ddln::{gradient_flow, Dynamics, FlowSettings, Loss, Model, Problem, Status};
 use serde_json::json;
 
-use super::{Claim, Experiment, Options, Outcome};
+use super::{logspace, Claim, Experiment, Options, Outcome};
 use crate::interrupt::{self, Interrupt};
 use crate::plot::{self, Chart, Series, PALETTE};
 use plotters::style::RGBColor;
@@ -26,12 +26,6 @@ const DEPTHS: [usize; 4] = [2, 3, 4, 6];
 const SEED: u64 = 0;
 /// Simulated limits must agree with the predictor to this relative distance.
 const AGREEMENT_RTOL: f64 = 1e-6;
-
-fn logspace(lo: f64, hi: f64, m: usize) -> Vec<f64> {
-    (0..m)
-        .map(|k| 10f64.powf(lo + (hi - lo) * k as f64 / (m - 1) as f64))
-        .collect()
-}
 
 impl Experiment for RichKernel {
     fn name(&self) -> &'static str {
