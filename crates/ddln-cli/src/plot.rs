@@ -106,9 +106,20 @@ pub struct Chart {
     pub log_y: bool,
     /// Curves.
     pub series: Vec<Series>,
-    /// Legend in the lower left corner instead of the upper right (where the data leave
-    /// room there).
-    pub legend_lower_left: bool,
+    /// The corner of the legend (where the data leave room).
+    pub legend: Corner,
+}
+
+/// A corner of the plotting area.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Corner {
+    /// Upper right (default).
+    #[default]
+    UpperRight,
+    /// Upper left.
+    UpperLeft,
+    /// Lower left.
+    LowerLeft,
 }
 
 /// Writes `stem.png` and `stem.svg` (each atomically).
@@ -290,10 +301,10 @@ where
                 .background_style(WHITE.mix(0.85))
                 .border_style(BLACK)
                 .label_font(("sans-serif", 14))
-                .position(if chart.legend_lower_left {
-                    SeriesLabelPosition::LowerLeft
-                } else {
-                    SeriesLabelPosition::UpperRight
+                .position(match chart.legend {
+                    Corner::UpperRight => SeriesLabelPosition::UpperRight,
+                    Corner::UpperLeft => SeriesLabelPosition::UpperLeft,
+                    Corner::LowerLeft => SeriesLabelPosition::LowerLeft,
                 })
                 .draw()
                 .map_err(|e| anyhow!("{e}"))?;

@@ -34,6 +34,7 @@ pub mod mirror;
 pub mod observe;
 pub mod optim;
 pub mod param;
+pub mod presets;
 pub mod problem;
 pub mod recipes;
 pub mod theory;

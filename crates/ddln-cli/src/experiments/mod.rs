@@ -3,6 +3,7 @@
 mod field;
 mod figure3;
 mod figure4;
+mod momentum;
 mod rich_kernel;
 mod step_size;
 mod tiny_step;
@@ -61,6 +62,7 @@ pub fn all() -> Vec<Box<dyn Experiment>> {
         Box::new(rich_kernel::RichKernel),
         Box::new(tiny_step::TinyStep),
         Box::new(step_size::StepSize),
+        Box::new(momentum::Momentum),
     ]
 }
 

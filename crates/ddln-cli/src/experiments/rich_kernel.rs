@@ -16,7 +16,7 @@ use serde_json::json;
 
 use super::{logspace, Claim, Experiment, Options, Outcome};
 use crate::interrupt::{self, Interrupt};
-use crate::plot::{self, Chart, Series, PALETTE};
+use crate::plot::{self, Chart, Corner, Series, PALETTE};
 use plotters::style::RGBColor;
 
 /// The experiment.
@@ -136,7 +136,7 @@ impl Experiment for RichKernel {
             y_label: "distance of theta_inf to the interpolator".into(),
             log_x: true,
             log_y: true,
-            legend_lower_left: true,
+            legend: Corner::LowerLeft,
             ..Chart::default()
         };
         // Distances below the LP solver's tolerance (relative to ||min-L1||) are its floor,

@@ -15,7 +15,7 @@ use super::field::{self, D, K, N};
 use super::{logspace, Claim, Experiment, Options, Outcome};
 use crate::interrupt;
 use crate::io;
-use crate::plot::{self, Chart, Series, PALETTE};
+use crate::plot::{self, Chart, Corner, Series, PALETTE};
 
 /// The experiment.
 pub struct StepSize;
@@ -140,7 +140,7 @@ impl Experiment for StepSize {
             y_label: "test error ||theta - theta*||^2 / 2".into(),
             log_x: true,
             log_y: true,
-            legend_lower_left: true,
+            legend: Corner::LowerLeft,
             ..Chart::default()
         };
         errors.series.push(Series::points(

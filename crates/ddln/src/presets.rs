@@ -1,0 +1,148 @@
+//! The literature's named models, as presets that map exactly onto `ddln`'s models and
+//! inits (each says how). With `loss_scaling = "mean/2"` a peer's step size gives the
+//! peer's iterates.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{check_positive, DdlnError, Result};
+use crate::param::Model;
+
+/// A named model of the literature with its standard init of scale `alpha`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Preset {
+    /// `theta = u ⊙ v` from `u = alpha`, `v = 0` (the EPFL diagonal-network notebooks).
+    Uv {
+        /// `u(0)` in every coordinate.
+        alpha: f64,
+    },
+    /// `theta = u^2 - v^2` from `u = v = alpha` (Woodworth et al. 2020).
+    Woodworth {
+        /// `u(0) = v(0)`.
+        alpha: f64,
+    },
+    /// `theta = u^N - v^N` from `u = v = alpha`, so `w0 = alpha^N` (Woodworth et al.
+    /// 2020 for depth N; Li et al. 2021).
+    Power {
+        /// `u(0) = v(0)`.
+        alpha: f64,
+        /// `N >= 2`.
+        power: usize,
+    },
+}
+
+impl Preset {
+    /// Every preset name, for messages and frontends.
+    pub const NAMES: [&'static str; 3] = ["uv", "woodworth", "power"];
+
+    /// Builds a preset from its name and parameters (`power` only for `power`).
+    pub fn from_name(name: &str, alpha: f64, power: Option<usize>) -> Result<Self> {
+        let preset = match (name, power) {
+            ("uv", None) => Preset::Uv { alpha },
+            ("woodworth", None) => Preset::Woodworth { alpha },
+            ("power", Some(power)) => Preset::Power { alpha, power },
+            ("power", None) => {
+                return Err(DdlnError::invalid(
+                    "preset.power",
+                    "the preset `power` needs the power N (u^N - v^N), e.g. power = 3",
+                ))
+            }
+            ("uv" | "woodworth", Some(_)) => {
+                return Err(DdlnError::invalid(
+                    "preset.power",
+                    format!("the preset `{name}` has a fixed power; drop `power`"),
+                ))
+            }
+            (other, _) => {
+                return Err(DdlnError::invalid(
+                    "preset",
+                    format!(
+                        "unknown preset `{other}`; expected one of {}",
+                        Preset::NAMES.join(", ")
+                    ),
+                ))
+            }
+        };
+        preset.validate()?;
+        Ok(preset)
+    }
+
+    /// Checks `alpha > 0` and the power.
+    pub fn validate(&self) -> Result<()> {
+        let (Preset::Uv { alpha } | Preset::Woodworth { alpha } | Preset::Power { alpha, .. }) =
+            *self;
+        check_positive("preset.alpha", alpha)?;
+        if let Preset::Power { power, .. } = *self {
+            if power < 2 {
+                return Err(DdlnError::invalid(
+                    "preset.power",
+                    format!("must be >= 2, got {power}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The `ddln` model it is.
+    pub fn model(&self) -> Model {
+        match *self {
+            Preset::Uv { .. } => Model::deep(2),
+            Preset::Woodworth { .. } => Model::Signed { power: 2 },
+            Preset::Power { power, .. } => Model::Signed { power },
+        }
+    }
+
+    /// The init, `rows x d`.
+    pub fn init(&self, d: usize) -> Vec<f64> {
+        match *self {
+            Preset::Uv { alpha } => [vec![alpha; d], vec![0.0; d]].concat(),
+            Preset::Woodworth { alpha } | Preset::Power { alpha, .. } => vec![alpha; 2 * d],
+        }
+    }
+
+    /// How it maps onto `ddln`, for summaries.
+    pub fn describe(&self) -> String {
+        match *self {
+            Preset::Uv { alpha } => format!(
+                "u ⊙ v (EPFL notebooks) = the deep model with L = 2, init rows u = {alpha}, v = 0"
+            ),
+            Preset::Woodworth { alpha } => format!(
+                "u^2 - v^2 (Woodworth et al. 2020) = the signed model with power 2, init u = v = {alpha}"
+            ),
+            Preset::Power { alpha, power } => format!(
+                "u^{power} - v^{power} with w0 = alpha^{power} (Woodworth et al. 2020; Li et al. 2021) = the signed model with power {power}, init u = v = {alpha}"
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// theta(0) of each preset against its formula in the literature: `alpha * 0 = 0`
+    /// for `u ⊙ v`, `alpha^N - alpha^N = 0` for the signed ones, and the shapes.
+    #[test]
+    fn presets_are_the_literature_models() {
+        for (preset, rows) in [
+            (Preset::Uv { alpha: 0.1 }, 2),
+            (Preset::Woodworth { alpha: 0.3 }, 2),
+            (
+                Preset::Power {
+                    alpha: 0.2,
+                    power: 3,
+                },
+                2,
+            ),
+        ] {
+            let init = preset.init(4);
+            assert_eq!(init.len(), rows * 4);
+            let mut theta = vec![1.0; 4];
+            preset.model().theta(&init, &mut theta);
+            assert!(theta.iter().all(|&t| t == 0.0));
+        }
+        assert!(Preset::from_name("azulay", 0.1, None).is_err());
+        assert!(Preset::from_name("power", 0.1, None).is_err());
+        assert!(Preset::from_name("uv", -0.1, None).is_err());
+    }
+}
