@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use ddln::presets::Preset;
 use ddln::recipes::{check_design_size, gaussian_data, sparse_recovery, InitRecipe};
 use ddln::theory::RateCheck;
 use ddln::{FlowSettings, Loss, LossScaling, Method, Model, Problem};
@@ -54,6 +55,8 @@ pub enum InitSpec {
     },
     /// A seeded recipe.
     Recipe(InitRecipe),
+    /// A named model of the literature with its standard init (it sets the model too).
+    Preset(Preset),
 }
 
 /// Which parameterization.
@@ -206,6 +209,25 @@ impl TrainConfig {
                     ),
                 }
             }
+            InitSpec::Preset(preset) => {
+                preset.validate()?;
+                let preset_kind = match preset.model() {
+                    Model::Deep { .. } => ModelKind::Deep,
+                    Model::Signed { .. } => ModelKind::Signed,
+                    Model::Redundant { .. } => ModelKind::Redundant,
+                };
+                // `model` is the default `deep` unless the user set it: only a contrary,
+                // explicit choice (or a power) conflicts with the preset.
+                if (self.model != ModelKind::Deep && self.model != preset_kind)
+                    || self.power.is_some_and(|p| p != preset.model().depth())
+                {
+                    bail!(
+                        "invalid value for `model`: the preset is {}; drop `model` and `power` (the preset sets them)",
+                        preset.describe()
+                    );
+                }
+                (preset.init(d), 2)
+            }
             InitSpec::Recipe(recipe) => {
                 let drawn = recipe.draw(d)?;
                 let rows = match self.model {
@@ -218,9 +240,28 @@ impl TrainConfig {
         };
         let recipe_depth = match &self.init {
             InitSpec::Recipe(r) => Some(r.depth),
-            InitSpec::File { .. } => None,
+            InitSpec::File { .. } | InitSpec::Preset(_) => None,
         };
-        let model = match self.model {
+        let model = match (&self.init, self.model) {
+            (InitSpec::Preset(preset), _) => preset.model(),
+            (_, model_kind) => self.model_of(model_kind, rows, recipe_depth)?,
+        };
+        model.validate_init(&init, d)?;
+        match &self.train {
+            Method::Flow(s) => s.validate()?,
+            Method::Descent(s) => s.validate(n)?,
+        }
+        Ok(Loaded {
+            problem,
+            model,
+            init,
+            theta_star,
+        })
+    }
+
+    /// The model of a file or recipe init with `rows` rows.
+    fn model_of(&self, kind: ModelKind, rows: usize, recipe_depth: Option<usize>) -> Result<Model> {
+        Ok(match kind {
             ModelKind::Deep => Model::Deep { depth: rows },
             ModelKind::Redundant | ModelKind::Signed => {
                 let power = self.power.or(recipe_depth).context(
@@ -240,17 +281,6 @@ impl TrainConfig {
                     Model::Signed { power }
                 }
             }
-        };
-        model.validate_init(&init, d)?;
-        match &self.train {
-            Method::Flow(s) => s.validate()?,
-            Method::Descent(s) => s.validate(n)?,
-        }
-        Ok(Loaded {
-            problem,
-            model,
-            init,
-            theta_star,
         })
     }
 }

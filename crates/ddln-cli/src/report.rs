@@ -7,7 +7,7 @@ use anyhow::Result;
 use ddln::{Method, Model, Report};
 use serde_json::{json, Value};
 
-use crate::config::{Loaded, TrainConfig};
+use crate::config::{InitSpec, Loaded, TrainConfig};
 use crate::io;
 use crate::plot::{self, Chart, Series, PALETTE};
 
@@ -40,6 +40,10 @@ pub fn summary(config: &TrainConfig, loaded: &Loaded, report: &Report) -> Value 
         "model": loaded.model.name(),
         "loss_convention": loaded.problem.loss().convention(),
         "loss_scaling": loaded.problem.scaling().name(),
+        "preset": match &config.init {
+            InitSpec::Preset(p) => Some(p.describe()),
+            _ => None,
+        },
         "loss_factor": loaded.problem.factor(),
         "n_samples": loaded.problem.n_samples(),
         "dim": d,

@@ -74,3 +74,49 @@ pub fn init_shape(shape: &str, low: f64, high: f64) -> Result<InitShape> {
         )),
     }
 }
+
+/// A named model of the literature with its standard init, as keyword arguments of
+/// `gradient_flow`, `gradient_descent` and `implicit_bias`:
+/// `ddln.gradient_descent(X, y, **ddln.init.preset("woodworth", d, alpha=0.1), lr=...)`.
+///
+/// Parameters
+/// ----------
+/// name : {"uv", "woodworth", "power"}
+///     "uv": theta = u ⊙ v from u = alpha, v = 0 (the deep model, L = 2);
+///     "woodworth": theta = u^2 - v^2 from u = v = alpha (the signed model, power 2);
+///     "power": theta = u^N - v^N from u = v = alpha, w0 = alpha^N (signed, power N).
+/// d : int
+///     Number of coordinates.
+/// alpha : float
+///     The init scale (> 0).
+/// power : int or None
+///     N for "power" only.
+///
+/// Returns
+/// -------
+/// dict
+///     {"init": ndarray (2, d), "model": str, "power": int or None}; the mapping onto
+///     ddln's models is exact (the same arrays the CLI's --preset uses).
+#[pyfunction]
+// The literal is `ddln::presets::DEFAULT_ALPHA` (PyO3 shows only literals in signatures;
+// tests/test_literature.py checks it against `_core_defaults()`).
+#[pyo3(signature = (name, d, alpha = 0.1, power = None))]
+pub fn preset<'py>(
+    py: Python<'py>,
+    name: &str,
+    d: usize,
+    alpha: f64,
+    power: Option<usize>,
+) -> Result<Bound<'py, pyo3::types::PyDict>> {
+    let preset = ddln::presets::Preset::from_name(name, alpha, power)?;
+    let dict = pyo3::types::PyDict::new(py);
+    dict.set_item("init", to_numpy(py, preset.init(d), &[2, d])?)?;
+    let (model, power) = match preset.model() {
+        ddln::Model::Deep { .. } => ("deep", None),
+        ddln::Model::Signed { power } => ("signed", Some(power)),
+        ddln::Model::Redundant { power } => ("redundant", Some(power)),
+    };
+    dict.set_item("model", model)?;
+    dict.set_item("power", power)?;
+    Ok(dict)
+}

@@ -43,6 +43,7 @@ fn _ddln(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(data::gaussian, m)?)?;
     m.add_function(wrap_pyfunction!(data::sparse_recovery, m)?)?;
     m.add_function(wrap_pyfunction!(init::scaled, m)?)?;
+    m.add_function(wrap_pyfunction!(init::preset, m)?)?;
     // mirror.rs: the mirror map (implicit bias, entropy, mirror check, sweep).
     m.add_class::<mirror::PyPrediction>()?;
     m.add_class::<mirror::PyEntropy>()?;

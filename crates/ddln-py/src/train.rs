@@ -785,7 +785,7 @@ pub fn gradient_descent(
 }
 
 /// The core's default settings, as JSON: `{"flow": FlowSettings, "descent": DescentSettings,
-/// "rate_check": RateCheck, "predict": PredictSettings, "lp": LpSettings}` (lets the tests check that the Python defaults agree).
+/// "rate_check": RateCheck, "predict": PredictSettings, "lp": LpSettings, "preset_alpha": f64}` (lets the tests check that the Python defaults agree).
 #[pyfunction]
 pub fn _core_defaults() -> Result<String> {
     let mirror = crate::mirror::core_defaults();
@@ -795,6 +795,7 @@ pub fn _core_defaults() -> Result<String> {
         "rate_check": RateCheck::default(),
         "predict": mirror["predict"],
         "lp": mirror["lp"],
+        "preset_alpha": ddln::presets::DEFAULT_ALPHA,
     });
     Ok(value.to_string())
 }

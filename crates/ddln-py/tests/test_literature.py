@@ -179,3 +179,41 @@ def test_gd_limit_from_the_effective_init():
     assert bias["flow_limit_to_final"] > 100 * bias["distance_to_final"]
     flow = ddln.implicit_bias(X, y, init, baselines=False)
     assert np.linalg.norm(flow.theta - bias["flow_limit"]) <= 1e-10
+
+
+@pytest.mark.parametrize("name,power", [("uv", None), ("woodworth", None), ("power", 3)])
+def test_presets_are_the_literature_models(name, power):
+    """Each preset's init and model against the paper it names: theta(0) = 0 and the
+    rows u, v as printed there; a GD run of the preset equals the numpy loop of that
+    model (u ⊙ v: the notebooks' loop; u^N - v^N: its gradient N u^{N-1} g, -N v^{N-1} g)."""
+    X, y, _ = epfl_setup()
+    d, alpha = X.shape[1], 0.2
+    p = ddln.init.preset(name, d, alpha=alpha, power=power)
+    u, v = p["init"]
+    if name == "uv":
+        assert p["model"] == "deep" and np.all(u == alpha) and np.all(v == 0)
+    else:
+        assert p["model"] == "signed" and np.all(u == alpha) and np.all(v == alpha)
+    N = p["power"] or 2
+    n, lr, steps = X.shape[0], 0.02, 2000
+    run = ddln.gradient_descent(X, y, lr=lr, steps=steps, record_every=steps,
+                                loss_scaling="mean/2", **p)
+    for _ in range(steps):
+        theta = u * v if name == "uv" else u**N - v**N
+        g = X.T @ (X @ theta - y) / n
+        if name == "uv":
+            u, v = u - lr * g * v, v - lr * g * u
+        else:
+            u, v = u - lr * N * u ** (N - 1) * g, v + lr * N * v ** (N - 1) * g
+    np.testing.assert_allclose(run.final_layers, np.stack([u, v]), rtol=1e-10, atol=1e-14)
+    with pytest.raises(ValueError, match="unknown preset"):
+        ddln.init.preset("azulay", d)
+
+
+def test_preset_default_alpha_is_the_core_default():
+    import inspect
+    import json
+
+    core = json.loads(ddln._ddln._core_defaults())
+    default = inspect.signature(ddln.init.preset).parameters["alpha"].default
+    assert default == core["preset_alpha"]

@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{check_positive, DdlnError, Result};
 use crate::param::Model;
 
+/// The default init scale of a preset (the field's usual `0.1`).
+pub const DEFAULT_ALPHA: f64 = 0.1;
+
 /// A named model of the literature with its standard init of scale `alpha`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "snake_case", deny_unknown_fields)]

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Args;
+use ddln::presets::{Preset, DEFAULT_ALPHA};
 use ddln::recipes::InitRecipe;
 use ddln::{Loss, LossScaling};
 
@@ -46,6 +47,10 @@ pub struct SourceArgs {
     /// Parameterization: `deep` (u^1 ⊙ … ⊙ u^L), `redundant` (u^L), `signed` (u^L - v^L) [default: deep].
     #[arg(long)]
     pub model: Option<String>,
+    #[arg(long, help = format!("A named model of the literature with its init of scale --alpha (it sets the model): {} [default: none]", Preset::NAMES.join(", ")))]
+    pub preset: Option<String>,
+    #[arg(long, allow_hyphen_values = true, default_value_t = DEFAULT_ALPHA, help = "With --preset: the init scale alpha (uv: u = alpha, v = 0; woodworth and power: u = v = alpha)")]
+    pub alpha: f64,
     /// Power L of the redundant and signed models [default: the recipe depth].
     #[arg(long)]
     pub power: Option<usize>,
@@ -76,6 +81,14 @@ impl SourceArgs {
                 None => DataSpec::Gaussian { n, d, seed },
             };
         }
+        if let Some(name) = &self.preset {
+            config.init = InitSpec::Preset(Preset::from_name(name, self.alpha, self.power)?);
+            // The preset sets the model and its power.
+            config.model = ModelKind::Deep;
+            config.power = None;
+            self.apply_loss(config)?;
+            return Ok(());
+        }
         if let Some(path) = &self.init {
             config.init = InitSpec::File { path: path.clone() };
         } else if self.depth.is_some()
@@ -85,7 +98,7 @@ impl SourceArgs {
         {
             let mut recipe = match &config.init {
                 InitSpec::Recipe(r) => *r,
-                InitSpec::File { .. } => InitRecipe::default(),
+                InitSpec::File { .. } | InitSpec::Preset(_) => InitRecipe::default(),
             };
             recipe.depth = self.depth.unwrap_or(recipe.depth);
             recipe.scale = self.scale.unwrap_or(recipe.scale);
@@ -93,12 +106,7 @@ impl SourceArgs {
             recipe.seed = self.init_seed.unwrap_or(recipe.seed);
             config.init = InitSpec::Recipe(recipe);
         }
-        if let Some(loss) = &self.loss {
-            config.loss = Loss::from_name(loss)?;
-        }
-        if let Some(scaling) = &self.loss_scaling {
-            config.loss_scaling = LossScaling::from_name(scaling)?;
-        }
+        self.apply_loss(config)?;
         if let Some(model) = &self.model {
             config.model = match model.as_str() {
                 "deep" => ModelKind::Deep,
@@ -110,6 +118,17 @@ impl SourceArgs {
             };
         }
         config.power = self.power.or(config.power);
+        Ok(())
+    }
+
+    /// The loss and its scaling.
+    fn apply_loss(&self, config: &mut TrainConfig) -> Result<()> {
+        if let Some(loss) = &self.loss {
+            config.loss = Loss::from_name(loss)?;
+        }
+        if let Some(scaling) = &self.loss_scaling {
+            config.loss_scaling = LossScaling::from_name(scaling)?;
+        }
         Ok(())
     }
 }

@@ -28,7 +28,7 @@ Contents:
   argmin {Q : X theta = y} and the min-L1 / min-L2 / small-init baselines),
   :func:`entropy` -> :class:`Entropy` (Q, grad Q, Q'', Psi, the dual box),
   :func:`mirror_check`, :func:`rich_to_kernel_sweep`
-* :mod:`ddln.data` (``gaussian``, ``sparse_recovery``), :mod:`ddln.init` (``scaled``)
+* :mod:`ddln.data` (``gaussian``, ``sparse_recovery``), :mod:`ddln.init` (``scaled``, ``preset``)
 * :class:`DdlnError` (a ``ValueError``) for setup mistakes; numerical outcomes are
   ``Run.status`` / ``Prediction.status``, members of the string-valued enums
   :class:`Status` / :class:`PredictStatus` (the core's names), never exceptions.

@@ -123,6 +123,12 @@ def sparse_recovery(
     tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]
     | tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]
 ): ...
+def preset(
+    name: Literal["uv", "woodworth", "power"],
+    d: int,
+    alpha: float = 0.1,
+    power: int | None = None,
+) -> dict[str, Any]: ...
 def scaled(
     depth: int,
     d: int,

@@ -3,6 +3,6 @@
 The same seed gives the same layers as the Rust core and the ``ddln`` CLI.
 """
 
-from ._ddln import scaled
+from ._ddln import preset, scaled
 
-__all__ = ["scaled"]
+__all__ = ["preset", "scaled"]
