@@ -236,8 +236,9 @@ fn prediction(py: Python<'_>, p: Prediction, baselines: Option<Baselines>) -> Re
 /// X : array_like (n, d); y : array_like (n,)
 ///     The squared-loss problem (any real dtype and layout).
 /// init : array_like (L, d), (2, d) or (1, d)
-///     The deep model: the layers u^1(0), ..., u^L(0) (L >= 2), satisfying assumption
-///     (A): at every coordinate one layer has the strictly smallest |u_i^k(0)|. The
+///     The deep model: the layers u^1(0), ..., u^L(0) (L >= 2); at every coordinate
+///     either one layer has the strictly smallest |u_i^k(0)| (assumption (A)) or all
+///     layers have the same magnitude (a balanced coordinate, e.g. the balanced init). The
 ///     signed model: rows u(0), v(0); the redundant model: the row u(0) (any signs; a
 ///     coordinate needs one nonzero entry).
 /// tol : float
@@ -318,8 +319,9 @@ pub fn implicit_bias(
         let (problem, init, model) = (&setup.problem, &setup.init, setup.model);
         let pred = mirror::predict_model(problem, model, init, &settings)?;
         let extra = if baselines {
+            let d = problem.dim();
             let limit = match model {
-                ddln::Model::Deep { depth } => {
+                ddln::Model::Deep { depth } if ddln::theory::assumption_a(init, depth, d).holds => {
                     Some(mirror::small_init_limit(problem, init, depth, &lp)?)
                 }
                 _ => None,

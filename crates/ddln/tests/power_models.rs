@@ -87,3 +87,53 @@ fn power_map_and_hyperbolic_agree_at_l2() {
     let b = predict_with(&problem, &hyperbolic, &settings).unwrap();
     assert!(distance(&a.theta, &b.theta) <= 1e-12 * norm(&a.theta));
 }
+
+/// Balanced inits of the deep model (all layers of one magnitude at a coordinate, mixed
+/// signs; assumption (A) fails there), alone and mixed with coordinates under (A):
+/// the predicted limit against a long layer flow, 1e-8 relative. A balanced coordinate
+/// keeps the sign of its product, so the data are `y = X theta*` with `theta*` of those
+/// signs (an interpolator the flow can reach).
+#[test]
+fn balanced_deep_predictions_match_long_flows() {
+    let (n, d) = (5, 10);
+    let x = common::random_problem(n, d, 13).x().to_vec();
+    for depth in [2, 3, 4] {
+        let base = common::random_init(depth, d, 0.5, 40 + depth as u64);
+        // Fully balanced: |u^j_i| = |u^1_i| for every j, signs kept.
+        let balanced: Vec<f64> = (0..depth * d)
+            .map(|k| base[k].signum() * base[k % d].abs())
+            .collect();
+        let sign = |i: usize| {
+            (0..depth)
+                .map(|j| base[j * d + i].signum())
+                .product::<f64>()
+        };
+        let star: Vec<f64> = (0..d).map(|i| sign(i) * (0.5 + 0.1 * i as f64)).collect();
+        let y: Vec<f64> = (0..n)
+            .map(|r| ddln::vector::dot(&x[r * d..(r + 1) * d], &star))
+            .collect();
+        let problem = Problem::new(x.clone(), n, d, y, ddln::Loss::Square).unwrap();
+        check(&problem, Model::deep(depth), &balanced, 1e-8);
+        // Mixed: even coordinates balanced, odd ones as drawn (unique minimal layer).
+        let mixed: Vec<f64> = (0..depth * d)
+            .map(|k| {
+                if (k % d) % 2 == 0 {
+                    balanced[k]
+                } else {
+                    base[k]
+                }
+            })
+            .collect();
+        check(&problem, Model::deep(depth), &mixed, 1e-8);
+    }
+}
+
+/// A tie of fewer than all layers is refused with the coordinates named.
+#[test]
+fn partial_ties_are_refused() {
+    let problem = common::random_problem(3, 2, 1);
+    let init = [0.3, 0.5, -0.3, 0.7, 0.9, 0.2]; // coordinate 0: layers 1, 2 tie at 0.3 < 0.9
+    let err =
+        predict_model(&problem, Model::deep(3), &init, &PredictSettings::default()).unwrap_err();
+    assert!(err.to_string().contains("coordinates [0]"), "{err}");
+}

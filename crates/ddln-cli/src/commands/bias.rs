@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::Args;
 use ddln::mirror::{min_l1, min_l2, predict_model, small_init_limit, LpSettings, PredictSettings};
+use ddln::theory::assumption_a;
 use ddln::vector::{check_sparsity_rtol, distance, nonzeros, SPARSITY_RTOL};
 use ddln::{Loss, Model};
 use serde_json::json;
@@ -73,8 +74,12 @@ pub fn run(args: &BiasArgs) -> Result<i32> {
     let l1 = min_l1(&loaded.problem, &lp)?;
     let l2 = min_l2(&loaded.problem)?;
     // The weighted-L1 small-init limit is derived for the deep model's entropy.
+    // The weighted-L1 small-init limit is derived for the deep model under (A).
+    let d = loaded.problem.dim();
     let limit = match loaded.model {
-        Model::Deep { depth } => Some(small_init_limit(&loaded.problem, &loaded.init, depth, &lp)?),
+        Model::Deep { depth } if assumption_a(&loaded.init, depth, d).holds => {
+            Some(small_init_limit(&loaded.problem, &loaded.init, depth, &lp)?)
+        }
         _ => None,
     };
     let theta = &prediction.theta;

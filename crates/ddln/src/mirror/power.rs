@@ -32,6 +32,9 @@ pub struct PowerMap {
     power: usize,
     /// Up to two branches per coordinate.
     branches: Vec<Vec<Branch>>,
+    /// `Psi(xi) = sum_branches branch(rate xi)`: 1 for the power models, `1/L` for a
+    /// balanced coordinate of the deep model (it moves `L` times slower in `xi`).
+    rate: f64,
 }
 
 impl PowerMap {
@@ -74,7 +77,33 @@ impl PowerMap {
                 format!("every entry of coordinates {dead:?} is zero: theta stays 0 there and the gradient flow has no mirror map; perturb the init"),
             ));
         }
-        Ok(PowerMap { power, branches })
+        Ok(PowerMap {
+            power,
+            branches,
+            rate: 1.0,
+        })
+    }
+
+    /// The map of the deep model with `depth` layers at *balanced* coordinates, where
+    /// every layer has the same magnitude `w0_i > 0` (docs/math.md section 10, ties with
+    /// `m = L`): `theta_i = sign_i w_i^L` with `dw/dt = -sign_i w^{L-1} g`, the redundant
+    /// model's branch at `xi / L`. `sign_i` is the sign of the product of the layers.
+    pub fn balanced(depth: usize, signs: &[f64], magnitudes: &[f64]) -> Result<Self> {
+        if let Some(i) = magnitudes.iter().position(|w| !(w.is_finite() && *w > 0.0)) {
+            return Err(DdlnError::invalid(
+                "init",
+                format!("coordinate {i} is balanced at |u| = {}: theta stays 0 there and has no mirror map", magnitudes[i]),
+            ));
+        }
+        Ok(PowerMap {
+            power: depth,
+            branches: signs
+                .iter()
+                .zip(magnitudes)
+                .map(|(&tau, &w0)| vec![Branch { tau, w0 }])
+                .collect(),
+            rate: 1.0 / depth as f64,
+        })
     }
 
     fn l(&self) -> f64 {
@@ -149,10 +178,11 @@ impl MirrorMap for PowerMap {
     }
 
     fn psi_i(&self, i: usize, xi: f64) -> (f64, f64) {
-        self.branches[i].iter().fold((0.0, 0.0), |(t, s), &b| {
-            let (_, bt, bs) = self.branch(b, xi);
+        let (t, s) = self.branches[i].iter().fold((0.0, 0.0), |(t, s), &b| {
+            let (_, bt, bs) = self.branch(b, self.rate * xi);
             (t + bt, s + bs)
-        })
+        });
+        (t, self.rate * s)
     }
 
     fn box_i(&self, i: usize) -> (f64, f64) {
@@ -170,7 +200,7 @@ impl MirrorMap for PowerMap {
                 lo = lo.max(-edge);
             }
         }
-        (lo, hi)
+        (lo / self.rate, hi / self.rate)
     }
 
     fn value_i(&self, i: usize, theta: f64) -> f64 {
@@ -179,14 +209,16 @@ impl MirrorMap for PowerMap {
     }
 
     fn conjugate_i(&self, i: usize, xi: f64, _theta: f64) -> f64 {
+        // int_0^xi Psi = (1 / rate) int_0^{rate xi} of the branches.
         let l = self.l();
         self.branches[i]
             .iter()
             .map(|&b| {
-                let (w, _, _) = self.branch(b, xi);
+                let (w, _, _) = self.branch(b, self.rate * xi);
                 (w - b.w0) * (w + b.w0) / (2.0 * l)
             })
-            .sum()
+            .sum::<f64>()
+            / self.rate
     }
 }
 
