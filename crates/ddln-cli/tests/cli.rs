@@ -493,20 +493,32 @@ fn bias_predicts_where_the_flow_ends() {
         &[0.5, 0.1, 0.2, 0.3, 0.5, 0.7, 0.2, 0.9],
         &[2, 4],
     );
+    // Coordinates 0 and 2 of `tie.npy` are balanced (|u^1| = |u^2|): predicted. In
+    // `partial.npy` coordinate 0 ties two of three layers: refused, naming it.
+    write_f64(
+        &dir.join("partial.npy"),
+        &[0.5, 0.1, 0.2, 0.3, 0.5, 0.7, 0.4, 0.9, 0.9, 0.8, 0.6, 0.5],
+        &[3, 4],
+    );
     let p = |f: &str| dir.join(f).to_string_lossy().into_owned();
-    let o = ddln(&[
-        "bias",
-        "--x",
-        &p("X.npy"),
-        "--y",
-        &p("y.npy"),
-        "--init",
-        &p("tie.npy"),
-    ]);
+    let bias = |init: &str| {
+        ddln(&[
+            "bias",
+            "--x",
+            &p("X.npy"),
+            "--y",
+            &p("y.npy"),
+            "--init",
+            &p(init),
+        ])
+    };
+    let o = bias("tie.npy");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = bias("partial.npy");
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("assumption (A) fails at coordinates [0, 2]"),
+        err.contains("fails at coordinates [0] with a tie of fewer than all 3 layers"),
         "{err}"
     );
 }

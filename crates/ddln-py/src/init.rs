@@ -81,16 +81,21 @@ pub fn init_shape(shape: &str, low: f64, high: f64) -> Result<InitShape> {
 ///
 /// Parameters
 /// ----------
-/// name : {"uv", "woodworth", "power"}
+/// name : {"uv", "woodworth", "power", "azulay"}
 ///     "uv": theta = u ⊙ v from u = alpha, v = 0 (the deep model, L = 2);
 ///     "woodworth": theta = u^2 - v^2 from u = v = alpha (the signed model, power 2);
-///     "power": theta = u^N - v^N from u = v = alpha, w0 = alpha^N (signed, power N).
+///     "power": theta = u^N - v^N from u = v = alpha, w0 = alpha^N (signed, power N);
+///     "azulay": theta = u+ ⊙ v+ - u- ⊙ v- from u± = alpha s, v± = alpha / s, which is
+///     exactly the signed model with power 2 from u = v = alpha sqrt((s^2 + s^-2) / 2)
+///     at half the step: pass lr = (the peer's lr) / 2.
 /// d : int
 ///     Number of coordinates.
 /// alpha : float
 ///     The init scale (> 0).
 /// power : int or None
 ///     N for "power" only.
+/// shape : float or None
+///     s for "azulay" only (default 1).
 ///
 /// Returns
 /// -------
@@ -100,15 +105,16 @@ pub fn init_shape(shape: &str, low: f64, high: f64) -> Result<InitShape> {
 #[pyfunction]
 // The literal is `ddln::presets::DEFAULT_ALPHA` (PyO3 shows only literals in signatures;
 // tests/test_literature.py checks it against `_core_defaults()`).
-#[pyo3(signature = (name, d, alpha = 0.1, power = None))]
+#[pyo3(signature = (name, d, alpha = 0.1, power = None, shape = None))]
 pub fn preset<'py>(
     py: Python<'py>,
     name: &str,
     d: usize,
     alpha: f64,
     power: Option<usize>,
+    shape: Option<f64>,
 ) -> Result<Bound<'py, pyo3::types::PyDict>> {
-    let preset = ddln::presets::Preset::from_name(name, alpha, power)?;
+    let preset = ddln::presets::Preset::from_name(name, alpha, power, shape)?;
     let dict = pyo3::types::PyDict::new(py);
     dict.set_item("init", to_numpy(py, preset.init(d), &[2, d])?)?;
     let (model, power) = match preset.model() {

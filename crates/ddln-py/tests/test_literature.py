@@ -207,7 +207,25 @@ def test_presets_are_the_literature_models(name, power):
             u, v = u - lr * N * u ** (N - 1) * g, v + lr * N * v ** (N - 1) * g
     np.testing.assert_allclose(run.final_layers, np.stack([u, v]), rtol=1e-10, atol=1e-14)
     with pytest.raises(ValueError, match="unknown preset"):
-        ddln.init.preset("azulay", d)
+        ddln.init.preset("hadamard", d)
+
+
+@pytest.mark.parametrize("shape", [1.0, 2.5])
+def test_azulay_two_branch_model_is_the_signed_model_at_half_step(shape):
+    """Azulay et al.'s theta = u+ v+ - u- v- from u± = alpha s, v± = alpha / s, by GD in
+    numpy on its four vectors, against ddln's preset (the signed model) at step lr / 2:
+    the same theta iterates to roundoff."""
+    X, y, _ = epfl_setup()
+    d, alpha, lr, steps, n = X.shape[1], 0.3, 0.04, 3000, X.shape[0]
+    up, vp, um, vm = (np.full(d, alpha * shape), np.full(d, alpha / shape),
+                      np.full(d, alpha * shape), np.full(d, alpha / shape))
+    for _ in range(steps):
+        g = X.T @ (X @ (up * vp - um * vm) - y) / n
+        up, vp, um, vm = up - lr * g * vp, vp - lr * g * up, um + lr * g * vm, vm + lr * g * um
+    p = ddln.init.preset("azulay", d, alpha=alpha, shape=shape)
+    run = ddln.gradient_descent(X, y, lr=lr / 2, steps=steps, record_every=steps,
+                                loss_scaling="mean/2", **p)
+    np.testing.assert_allclose(run.final_theta, up * vp - um * vm, rtol=1e-10, atol=1e-14)
 
 
 def test_preset_default_alpha_is_the_core_default():

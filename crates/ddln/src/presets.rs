@@ -1,6 +1,6 @@
 //! The literature's named models, as presets that map exactly onto `ddln`'s models and
 //! inits (each says how). With `loss_scaling = "mean/2"` a peer's step size gives the
-//! peer's iterates.
+//! peer's iterates (Azulay's two-branch model: at half the step, see [`Preset::Azulay`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -32,15 +32,44 @@ pub enum Preset {
         /// `N >= 2`.
         power: usize,
     },
+    /// `theta = u+ ⊙ v+ - u- ⊙ v-` from `u±(0) = alpha s`, `v±(0) = alpha / s` (Azulay et
+    /// al. 2021; `s` the shape, 1 balanced). With `p± = u± + v±`, `m± = u± - v±` one GD
+    /// step of size `eta` multiplies `p+`, `m-` by `1 - eta g` and `m+`, `p-` by
+    /// `1 + eta g`, and `theta = (p+^2 + m-^2 - m+^2 - p-^2) / 4`: exactly `a^2 - b^2` with
+    /// `a^2 = (p+^2 + m-^2) / 4`, `b^2 = (m+^2 + p-^2) / 4`, i.e. the signed model with
+    /// power 2 from `u = v = alpha sqrt((s^2 + s^-2) / 2)` at step `eta / 2` (time `t / 2`
+    /// for the flow), iterate for iterate in theta.
+    Azulay {
+        /// The scale `alpha` (`u± v± = alpha^2`).
+        alpha: f64,
+        /// The shape `s > 0`.
+        shape: f64,
+    },
 }
 
 impl Preset {
     /// Every preset name, for messages and frontends.
-    pub const NAMES: [&'static str; 3] = ["uv", "woodworth", "power"];
+    pub const NAMES: [&'static str; 4] = ["uv", "woodworth", "power", "azulay"];
 
-    /// Builds a preset from its name and parameters (`power` only for `power`).
-    pub fn from_name(name: &str, alpha: f64, power: Option<usize>) -> Result<Self> {
+    /// Builds a preset from its name and parameters (`power` only for `power`, `shape`
+    /// only for `azulay`, default 1).
+    pub fn from_name(
+        name: &str,
+        alpha: f64,
+        power: Option<usize>,
+        shape: Option<f64>,
+    ) -> Result<Self> {
+        if shape.is_some() && name != "azulay" {
+            return Err(DdlnError::invalid(
+                "preset.shape",
+                format!("only the preset `azulay` has a shape; drop it for `{name}`"),
+            ));
+        }
         let preset = match (name, power) {
+            ("azulay", None) => Preset::Azulay {
+                alpha,
+                shape: shape.unwrap_or(1.0),
+            },
             ("uv", None) => Preset::Uv { alpha },
             ("woodworth", None) => Preset::Woodworth { alpha },
             ("power", Some(power)) => Preset::Power { alpha, power },
@@ -50,7 +79,7 @@ impl Preset {
                     "the preset `power` needs the power N (u^N - v^N), e.g. power = 3",
                 ))
             }
-            ("uv" | "woodworth", Some(_)) => {
+            ("uv" | "woodworth" | "azulay", Some(_)) => {
                 return Err(DdlnError::invalid(
                     "preset.power",
                     format!("the preset `{name}` has a fixed power; drop `power`"),
@@ -72,9 +101,14 @@ impl Preset {
 
     /// Checks `alpha > 0` and the power.
     pub fn validate(&self) -> Result<()> {
-        let (Preset::Uv { alpha } | Preset::Woodworth { alpha } | Preset::Power { alpha, .. }) =
-            *self;
+        let (Preset::Uv { alpha }
+        | Preset::Woodworth { alpha }
+        | Preset::Power { alpha, .. }
+        | Preset::Azulay { alpha, .. }) = *self;
         check_positive("preset.alpha", alpha)?;
+        if let Preset::Azulay { shape, .. } = *self {
+            check_positive("preset.shape", shape)?;
+        }
         if let Preset::Power { power, .. } = *self {
             if power < 2 {
                 return Err(DdlnError::invalid(
@@ -90,7 +124,7 @@ impl Preset {
     pub fn model(&self) -> Model {
         match *self {
             Preset::Uv { .. } => Model::deep(2),
-            Preset::Woodworth { .. } => Model::Signed { power: 2 },
+            Preset::Woodworth { .. } | Preset::Azulay { .. } => Model::Signed { power: 2 },
             Preset::Power { power, .. } => Model::Signed { power },
         }
     }
@@ -100,6 +134,27 @@ impl Preset {
         match *self {
             Preset::Uv { alpha } => [vec![alpha; d], vec![0.0; d]].concat(),
             Preset::Woodworth { alpha } | Preset::Power { alpha, .. } => vec![alpha; 2 * d],
+            Preset::Azulay { .. } => vec![self.azulay_scale(); 2 * d],
+        }
+    }
+
+    /// `alpha sqrt((s^2 + s^-2) / 2)`: the signed model's `u(0) = v(0)` of Azulay's init.
+    fn azulay_scale(&self) -> f64 {
+        match *self {
+            Preset::Azulay { alpha, shape } => {
+                let (a, b) = (alpha * shape, alpha / shape);
+                ((a * a + b * b) / 2.0).sqrt()
+            }
+            _ => f64::NAN,
+        }
+    }
+
+    /// The factor from the peer's step size to `ddln`'s: 1/2 for Azulay's two-branch
+    /// model (see [`Preset::Azulay`]), 1 otherwise.
+    pub fn step_factor(&self) -> f64 {
+        match self {
+            Preset::Azulay { .. } => 0.5,
+            _ => 1.0,
         }
     }
 
@@ -114,6 +169,10 @@ impl Preset {
             ),
             Preset::Power { alpha, power } => format!(
                 "u^{power} - v^{power} with w0 = alpha^{power} (Woodworth et al. 2020; Li et al. 2021) = the signed model with power {power}, init u = v = {alpha}"
+            ),
+            Preset::Azulay { alpha, shape } => format!(
+                "u+ ⊙ v+ - u- ⊙ v- from u± = {alpha} x {shape}, v± = {alpha} / {shape} (Azulay et al. 2021) = the signed model with power 2, init u = v = {}, at half the step size (lr = the peer's lr / 2; flow time t / 2)",
+                self.azulay_scale()
             ),
         }
     }
@@ -144,8 +203,9 @@ mod tests {
             preset.model().theta(&init, &mut theta);
             assert!(theta.iter().all(|&t| t == 0.0));
         }
-        assert!(Preset::from_name("azulay", 0.1, None).is_err());
-        assert!(Preset::from_name("power", 0.1, None).is_err());
-        assert!(Preset::from_name("uv", -0.1, None).is_err());
+        assert!(Preset::from_name("azulay", 0.1, None, Some(-1.0)).is_err());
+        assert!(Preset::from_name("uv", 0.1, None, Some(2.0)).is_err());
+        assert!(Preset::from_name("power", 0.1, None, None).is_err());
+        assert!(Preset::from_name("uv", -0.1, None, None).is_err());
     }
 }

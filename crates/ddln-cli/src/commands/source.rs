@@ -51,6 +51,9 @@ pub struct SourceArgs {
     pub preset: Option<String>,
     #[arg(long, allow_hyphen_values = true, default_value_t = DEFAULT_ALPHA, help = "With --preset: the init scale alpha (uv: u = alpha, v = 0; woodworth and power: u = v = alpha)")]
     pub alpha: f64,
+    /// With --preset azulay: the shape s of u± = alpha s, v± = alpha / s [default: 1].
+    #[arg(long)]
+    pub shape: Option<f64>,
     /// Power L of the redundant and signed models [default: the recipe depth].
     #[arg(long)]
     pub power: Option<usize>,
@@ -82,7 +85,8 @@ impl SourceArgs {
             };
         }
         if let Some(name) = &self.preset {
-            config.init = InitSpec::Preset(Preset::from_name(name, self.alpha, self.power)?);
+            config.init =
+                InitSpec::Preset(Preset::from_name(name, self.alpha, self.power, self.shape)?);
             // The preset sets the model and its power.
             config.model = ModelKind::Deep;
             config.power = None;

@@ -124,10 +124,11 @@ def sparse_recovery(
     | tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]
 ): ...
 def preset(
-    name: Literal["uv", "woodworth", "power"],
+    name: Literal["uv", "woodworth", "power", "azulay"],
     d: int,
     alpha: float = 0.1,
     power: int | None = None,
+    shape: float | None = None,
 ) -> dict[str, Any]: ...
 def scaled(
     depth: int,
