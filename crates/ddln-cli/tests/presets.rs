@@ -102,12 +102,12 @@ fn presets_equal_the_spelled_out_runs() {
     let o = ddln(&[
         "train",
         "--preset",
-        "azulay",
+        "hadamard",
         "--out",
         dir.join("x").to_str().unwrap(),
     ]);
     assert!(String::from_utf8_lossy(&o.stderr)
-        .contains("unknown preset `azulay`; expected one of uv, woodworth, power"));
+        .contains("unknown preset `hadamard`; expected one of uv, woodworth, power, azulay"));
     let o = ddln(&[
         "train",
         "--preset",
