@@ -1,25 +1,11 @@
 //! The `ddln` binary end to end: outputs, bad input, and the main job.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 
 mod common;
 
-use common::{write_array, write_f64};
-
-fn ddln(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ddln"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn tmpdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ddln-cli-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use common::{ddln, tmpdir, write_array, write_f64};
 
 /// X = I (3 x 3), y = (1, 0.5, -0.7), L = 2 init: the flow converges to theta = y.
 fn inputs(dir: &Path) -> (String, String, String) {

@@ -2,22 +2,13 @@
 //! spelled out with `--model`, `--power` and an init file (the reference), and a clear
 //! error for an unknown preset or a contrary model.
 
-use std::process::{Command, Output};
-
 mod common;
 
-fn ddln(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ddln"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
+use common::{ddln, tmpdir};
 
 #[test]
 fn presets_equal_the_spelled_out_runs() {
-    let dir = std::env::temp_dir().join(format!("ddln-preset-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tmpdir("presets");
     let d = 30;
     let data = [
         "--n",

@@ -4,21 +4,11 @@
 //! with a piecewise-constant schedule; bad resumes and bad settings write nothing.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn ddln(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ddln"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
+mod common;
 
-fn tmpdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ddln-resume-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use common::{ddln, tmpdir};
 
 fn config(dir: &Path, steps: u64, extra: &str) -> PathBuf {
     let path = dir.join(format!("config-{steps}.toml"));
