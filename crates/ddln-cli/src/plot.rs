@@ -116,10 +116,10 @@ pub enum Corner {
     /// Upper right (default).
     #[default]
     UpperRight,
-    /// Upper left.
-    UpperLeft,
     /// Lower left.
     LowerLeft,
+    /// Lower right.
+    LowerRight,
 }
 
 /// Writes `stem.png` and `stem.svg` (each atomically).
@@ -303,8 +303,8 @@ where
                 .label_font(("sans-serif", 14))
                 .position(match chart.legend {
                     Corner::UpperRight => SeriesLabelPosition::UpperRight,
-                    Corner::UpperLeft => SeriesLabelPosition::UpperLeft,
                     Corner::LowerLeft => SeriesLabelPosition::LowerLeft,
+                    Corner::LowerRight => SeriesLabelPosition::LowerRight,
                 })
                 .draw()
                 .map_err(|e| anyhow!("{e}"))?;
