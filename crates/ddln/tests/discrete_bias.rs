@@ -13,8 +13,8 @@ use ddln::mirror::{predict, predict_with, Hyperbolic, PredictSettings, PredictSt
 use ddln::recipes::sparse_recovery;
 use ddln::vector::distance;
 use ddln::{
-    descent, gradient_flow, train, DescentSettings, Dynamics, FlowSettings, LossScaling, Method,
-    Model, Problem, RateCheck, Report, TwoLayer,
+    descent, train, DescentSettings, LossScaling, Method, Model, Problem, RateCheck, Report,
+    TwoLayer,
 };
 
 /// The field's sparse-recovery setup: n = 20, d = 30, 3-sparse theta*, loss
@@ -191,27 +191,17 @@ fn hyperbolic_and_general_entropy_agree_for_two_layers() {
 }
 
 /// Gradient flow on `u^2 - v^2` (mixed signs, unequal `u(0)`, `v(0)`), run at rtol
-/// 1e-12 to a loss of 1e-26, ends where the hyperbolic entropy predicts: 1e-8.
+/// 1e-12 to a loss below 1e-20, ends where the hyperbolic entropy predicts: 1e-8.
 #[test]
 fn signed_flow_limit_matches_a_long_flow() {
     let (n, d) = (6, 12);
     let problem = common::random_problem(n, d, 11);
     let init = common::random_init(2, d, 0.3, 5);
-    let flow = FlowSettings {
-        t_end: 1e5,
-        rtol: 1e-12,
-        atol: 1e-16,
-        loss_tol: Some(1e-26),
-        dynamics: Dynamics::Layers,
-        ..FlowSettings::default()
-    };
-    let model = Model::Signed { power: 2 };
-    let run = gradient_flow(&problem, model, &init, &flow, &mut ()).unwrap();
-    assert!(run.final_loss <= 1e-20, "{}", run.final_loss);
+    let flow_end = common::long_flow(&problem, Model::Signed { power: 2 }, &init);
     let map = Hyperbolic::of_init(TwoLayer::SignedSquare, &init, d).unwrap();
     let predicted = predict_with(&problem, &map, &PredictSettings::default()).unwrap();
     let scale = predicted.theta.iter().map(|v| v * v).sum::<f64>().sqrt();
-    let gap = distance(&predicted.theta, &run.final_theta);
+    let gap = distance(&predicted.theta, &flow_end);
     assert!(gap <= 1e-8 * scale, "{gap}");
 }
 

@@ -9,26 +9,7 @@ use ddln::mirror::{
     predict_model, predict_with, Hyperbolic, PowerMap, PredictSettings, PredictStatus,
 };
 use ddln::vector::{distance, norm};
-use ddln::{gradient_flow, Dynamics, FlowSettings, Model, Problem, TwoLayer};
-
-fn long_flow(problem: &Problem, model: Model, init: &[f64]) -> Vec<f64> {
-    let flow = FlowSettings {
-        t_end: 1e7,
-        rtol: 1e-12,
-        atol: 1e-16,
-        loss_tol: Some(1e-26),
-        dynamics: Dynamics::Layers,
-        ..FlowSettings::default()
-    };
-    let run = gradient_flow(problem, model, init, &flow, &mut ()).unwrap();
-    assert!(
-        run.final_loss <= 1e-20,
-        "{model:?}: loss {:e} ({})",
-        run.final_loss,
-        run.message
-    );
-    run.final_theta
-}
+use ddln::{Model, Problem, TwoLayer};
 
 fn check(problem: &Problem, model: Model, init: &[f64], rtol: f64) {
     let predicted = predict_model(problem, model, init, &PredictSettings::default()).unwrap();
@@ -38,7 +19,7 @@ fn check(problem: &Problem, model: Model, init: &[f64], rtol: f64) {
         "{}",
         predicted.message
     );
-    let flow = long_flow(problem, model, init);
+    let flow = common::long_flow(problem, model, init);
     let gap = distance(&predicted.theta, &flow) / norm(&flow);
     eprintln!("{model:?}: relative gap {gap:e}");
     assert!(gap <= rtol, "{model:?}: {gap:e}");

@@ -11,7 +11,8 @@ use crate::problem::Problem;
 use crate::vector::distance;
 
 use super::hyperbolic::Hyperbolic;
-use super::predict::{predict_with, PredictSettings, PredictStatus};
+use super::predict::{check_squared_loss, predict_on, PredictSettings, PredictStatus};
+use super::range::RangeBasis;
 
 /// The implicit bias of a discrete run on `u ⊙ v` or `u^2 - v^2`.
 #[derive(Debug, Clone, Serialize)]
@@ -60,8 +61,12 @@ pub fn discrete_bias(
     let rate = form.flow_rate();
     let effective = Hyperbolic::new(identity.scale(), identity.tilt(), rate)?;
     let flow = Hyperbolic::new(identity.scale0.clone(), identity.tilt0.clone(), rate)?;
-    let predicted = predict_with(problem, &effective, settings)?;
-    let flow_limit = predict_with(problem, &flow, settings)?;
+    // One SVD of X serves both solves.
+    settings.validate()?;
+    check_squared_loss(problem)?;
+    let basis = RangeBasis::new(problem, settings.rank_rtol)?;
+    let predicted = predict_on(problem, &basis, &effective, settings)?;
+    let flow_limit = predict_on(problem, &basis, &flow, settings)?;
     Ok(DiscreteBias {
         model: form.name(),
         effective_init: effective

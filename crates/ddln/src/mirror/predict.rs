@@ -221,12 +221,30 @@ pub fn predict_with<M: MirrorMap>(
     settings: &PredictSettings,
 ) -> Result<Prediction> {
     settings.validate()?;
+    check_squared_loss(problem)?;
+    let basis = RangeBasis::new(problem, settings.rank_rtol)?;
+    predict_on(problem, &basis, map, settings)
+}
+
+/// The predictor's problems are interpolation problems: the squared loss.
+pub(crate) fn check_squared_loss(problem: &Problem) -> Result<()> {
     if problem.loss() != Loss::Square {
         return Err(DdlnError::invalid(
             "loss",
             "the implicit-bias predictor needs an interpolation problem: use the squared loss",
         ));
     }
+    Ok(())
+}
+
+/// [`predict_with`] on the range basis of `problem` computed once (several maps on one
+/// problem share its SVD). `settings` are validated by the caller.
+pub(crate) fn predict_on<M: MirrorMap>(
+    problem: &Problem,
+    basis: &RangeBasis,
+    map: &M,
+    settings: &PredictSettings,
+) -> Result<Prediction> {
     let d = problem.dim();
     if map.dim() != d {
         return Err(DdlnError::shape(
@@ -235,7 +253,6 @@ pub fn predict_with<M: MirrorMap>(
             format!("{}", map.dim()),
         ));
     }
-    let basis = RangeBasis::new(problem, settings.rank_rtol)?;
     let r = basis.rank;
     let y_norm = norm(problem.y());
     let scale = if y_norm > 0.0 { y_norm } else { 1.0 };
@@ -248,7 +265,7 @@ pub fn predict_with<M: MirrorMap>(
     let mut res = vec![0.0; r];
     let boxes: Vec<(f64, f64)> = (0..d).map(|i| map.box_i(i)).collect();
     eval(map, &xi, &mut theta, &mut m);
-    let mut rnorm = reduced_residual(&basis, &theta, &mut res);
+    let mut rnorm = reduced_residual(basis, &theta, &mut res);
     let mut dual = dual_objective(map, &nu, &basis.yt, &xi, &theta);
 
     let mut xi_new = vec![0.0; d];
@@ -317,7 +334,7 @@ pub fn predict_with<M: MirrorMap>(
                 xi_new[i] = xi[i] + t * dxi[i];
             }
             if eval(map, &xi_new, &mut theta_new, &mut m_new) {
-                let rn = reduced_residual(&basis, &theta_new, &mut res_new);
+                let rn = reduced_residual(basis, &theta_new, &mut res_new);
                 let nu_new: Vec<f64> = nu.iter().zip(&dir).map(|(a, b)| a + t * b).collect();
                 let dual_new = dual_objective(map, &nu_new, &basis.yt, &xi_new, &theta_new);
                 let residual_ok = rn <= (1.0 - 1e-4 * t) * rnorm;

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use ddln::recipes::{gaussian_data, InitRecipe, InitShape};
-use ddln::{Loss, Problem};
+use ddln::{gradient_flow, Dynamics, FlowSettings, Loss, Model, Problem};
 
 /// A Gaussian least-squares problem `n x d`.
 pub fn random_problem(n: usize, d: usize, seed: u64) -> Problem {
@@ -29,4 +29,25 @@ pub fn max_rel_diff(a: &[f64], b: &[f64], floor: f64) -> f64 {
         .zip(b)
         .map(|(x, y)| (x - y).abs() / y.abs().max(floor))
         .fold(0.0, f64::max)
+}
+
+/// Gradient flow on the layers at rtol 1e-12 until the loss is below 1e-26: the limit
+/// the predictors are checked against (an integration with no mirror map inside).
+pub fn long_flow(problem: &Problem, model: Model, init: &[f64]) -> Vec<f64> {
+    let flow = FlowSettings {
+        t_end: 1e7,
+        rtol: 1e-12,
+        atol: 1e-16,
+        loss_tol: Some(1e-26),
+        dynamics: Dynamics::Layers,
+        ..FlowSettings::default()
+    };
+    let run = gradient_flow(problem, model, init, &flow, &mut ()).unwrap();
+    assert!(
+        run.final_loss <= 1e-20,
+        "{model:?}: loss {:e} ({})",
+        run.final_loss,
+        run.message
+    );
+    run.final_theta
 }
