@@ -2,17 +2,18 @@
 //! run, and reproduce its figures.
 
 mod commands;
-mod config;
 mod exit;
 mod experiments;
+mod heatmap;
 mod interrupt;
-mod io;
 mod output;
 mod plot;
 mod progress;
 mod report;
 
 use clap::{Parser, Subcommand};
+// The spec and its files live in `ddln-spec`, shared with the Python bindings.
+use ddln_spec::{config, io};
 
 /// Deep diagonal linear networks theta = u^1 ⊙ … ⊙ u^L trained by gradient flow or
 /// gradient descent on L(theta) = sum_i (<x_i, theta> - y_i)^2, with the statements of
@@ -36,6 +37,10 @@ enum Command {
     Bias(Box<commands::bias::BiasArgs>),
     /// Evaluate or plot the explicit entropy Q (mirror map) of an init.
     Entropy(Box<commands::entropy::EntropyArgs>),
+    /// Run a grid of trainings and predictions from one config into a resumable folder with one table.
+    Sweep(Box<commands::sweep::SweepArgs>),
+    /// Plot a sweep's table: heat maps over two axes, or curves over one.
+    Plot(Box<commands::plot::PlotArgs>),
     /// Reproduce the paper's figures into a folder, with a summary of what each shows.
     Reproduce(commands::reproduce::ReproduceArgs),
 }
@@ -56,6 +61,8 @@ fn main() {
         Command::Reproduce(args) => commands::reproduce::run(args),
         Command::Bias(args) => commands::bias::run(args),
         Command::Entropy(args) => commands::entropy::run(args).map(|()| exit::SUCCESS),
+        Command::Sweep(args) => commands::sweep::run(args, cli.threads),
+        Command::Plot(args) => commands::plot::run(args).map(|()| exit::SUCCESS),
     };
     match result {
         Ok(code) => std::process::exit(code),

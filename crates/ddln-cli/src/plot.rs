@@ -12,7 +12,7 @@ use crate::io;
 static FONT: Once = Once::new();
 const FONT_BYTES: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 
-fn register_font() {
+pub(crate) fn register_font() {
     FONT.call_once(|| {
         // The bundled font is valid by construction; a failure would show as missing text.
         let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT_BYTES);

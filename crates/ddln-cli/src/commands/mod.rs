@@ -2,6 +2,8 @@
 
 pub mod bias;
 pub mod entropy;
+pub mod plot;
 pub mod reproduce;
 pub mod source;
+pub mod sweep;
 pub mod train;

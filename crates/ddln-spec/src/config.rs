@@ -119,6 +119,14 @@ impl Default for TrainConfig {
     }
 }
 
+/// The data of a setup, loaded and validated.
+pub struct Data {
+    /// The problem.
+    pub problem: Problem,
+    /// The sparse ground truth when the data came from the sparse recipe.
+    pub theta_star: Option<Vec<f64>>,
+}
+
 /// Everything a run needs, loaded and validated.
 pub struct Loaded {
     /// The problem.
@@ -163,7 +171,7 @@ impl TrainConfig {
     }
 
     /// Makes relative data and init paths relative to the config file's folder.
-    fn resolve_paths(&mut self, base: &Path) {
+    pub fn resolve_paths(&mut self, base: &Path) {
         let fix = |p: &mut PathBuf| {
             if p.is_relative() {
                 *p = base.join(&*p);
@@ -180,6 +188,18 @@ impl TrainConfig {
 
     /// Loads the data and init and checks them against each other.
     pub fn load(&self) -> Result<Loaded> {
+        let data = self.load_data()?;
+        let (model, init) = self.load_init(&data.problem)?;
+        Ok(Loaded {
+            problem: data.problem,
+            model,
+            init,
+            theta_star: data.theta_star,
+        })
+    }
+
+    /// The data of this setup (the `data`, `loss` and `loss_scaling` settings), checked.
+    pub fn load_data(&self) -> Result<Data> {
         let (x, n, d, y, theta_star) = match &self.data {
             DataSpec::Files { x, y } => {
                 let (xm, n, d) = io::read_matrix(x, "X")?;
@@ -197,6 +217,16 @@ impl TrainConfig {
             }
         };
         let problem = Problem::new(x, n, d, y, self.loss)?.with_scaling(self.loss_scaling);
+        Ok(Data {
+            problem,
+            theta_star,
+        })
+    }
+
+    /// The model and init of this setup on `problem` (from [`TrainConfig::load_data`]),
+    /// checked against each other and against the trainer's settings.
+    pub fn load_init(&self, problem: &Problem) -> Result<(Model, Vec<f64>)> {
+        let (n, d) = (problem.n_samples(), problem.dim());
         let (init, rows) = match &self.init {
             InitSpec::File { path } => {
                 let a = io::read_npy(path, "init")?;
@@ -251,12 +281,7 @@ impl TrainConfig {
             Method::Flow(s) => s.validate()?,
             Method::Descent(s) => s.validate(n)?,
         }
-        Ok(Loaded {
-            problem,
-            model,
-            init,
-            theta_star,
-        })
+        Ok((model, init))
     }
 
     /// The model of a file or recipe init with `rows` rows.
