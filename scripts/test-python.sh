@@ -23,9 +23,11 @@ fi
 # shellcheck disable=SC1091
 source "$venv/bin/activate"
 
-echo "==> installing the build and test tools (maturin, pytest, numpy)"
+# scipy: HiGHS, the independent LP of the baseline tests; pyarrow: reads the sweep's
+# Parquet table; ray: the sweep's cluster backend (its test starts a local cluster).
+echo "==> installing the build and test tools (maturin, pytest, numpy, scipy, pyarrow, ray)"
 python -m pip install --quiet --disable-pip-version-check --upgrade pip
-python -m pip install --quiet --disable-pip-version-check maturin pytest numpy
+python -m pip install --quiet --disable-pip-version-check maturin pytest numpy scipy pyarrow ray
 
 # The dev profile (core crate at opt-level 2, dependencies at 3: see Cargo.toml) shares
 # its compiled dependencies with `cargo test`; a release wheel is `maturin build --release`.

@@ -12,6 +12,7 @@
 //! | `ddln.implicit_bias`, `entropy`, `rich_to_kernel_sweep` | `mirror.rs` | `ddln::mirror` |
 //! | `ddln.mirror_check` | `check.rs` | `ddln::mirror::mirror_check` |
 //! | `gradient_flow(..., dynamics="reduced")` | `train.rs`   | `ddln::train` with `FlowSettings::dynamics` |
+//! | `ddln.sweep` (local and Ray backends)  | `sweep.rs`   | `ddln_spec::sweep`        |
 //! | every error                              | `errors.rs`  | `ddln::error`             |
 //! | numpy in / numpy out                     | `convert.rs` | —                         |
 
@@ -23,6 +24,7 @@ mod init;
 mod inputs;
 mod mirror;
 mod observe;
+mod sweep;
 mod train;
 mod vocab;
 
@@ -51,5 +53,9 @@ fn _ddln(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(mirror::entropy, m)?)?;
     m.add_function(wrap_pyfunction!(check::mirror_check, m)?)?;
     m.add_function(wrap_pyfunction!(mirror::rich_to_kernel_sweep, m)?)?;
+    // sweep.rs: grids of runs into a resumable folder (python/ddln/sweep.py picks the backend).
+    m.add_class::<sweep::PySweepSession>()?;
+    m.add_function(wrap_pyfunction!(sweep::_sweep_local, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep::_sweep_evaluate, m)?)?;
     Ok(())
 }

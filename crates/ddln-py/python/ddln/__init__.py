@@ -28,6 +28,8 @@ Contents:
   argmin {Q : X theta = y} and the min-L1 / min-L2 / small-init baselines),
   :func:`entropy` -> :class:`Entropy` (Q, grad Q, Q'', Psi, the dual box),
   :func:`mirror_check`, :func:`rich_to_kernel_sweep`
+* :func:`sweep`: a grid of runs from one config (dict or TOML) into a resumable folder,
+  on all local cores or a Ray cluster, returning the table (:mod:`ddln.sweep`)
 * :mod:`ddln.data` (``gaussian``, ``sparse_recovery``), :mod:`ddln.init` (``scaled``, ``preset``)
 * :class:`DdlnError` (a ``ValueError``) for setup mistakes; numerical outcomes are
   ``Run.status`` / ``Prediction.status``, members of the string-valued enums
@@ -35,6 +37,7 @@ Contents:
 """
 
 from . import data, init
+from .sweep import sweep
 from ._enums import BaselineStatus, Dynamics, Integrator, PredictStatus, Status
 from ._ddln import (
     DdlnError,
@@ -69,4 +72,5 @@ __all__ = [
     "init",
     "mirror_check",
     "rich_to_kernel_sweep",
+    "sweep",
 ]

@@ -1,5 +1,6 @@
 from . import data as data
 from . import init as init
+from .sweep import sweep as sweep
 from ._ddln import DdlnError as DdlnError
 from ._ddln import Entropy as Entropy
 from ._ddln import Prediction as Prediction
@@ -26,4 +27,5 @@ __all__ = [
     "init",
     "mirror_check",
     "rich_to_kernel_sweep",
+    "sweep",
 ]
