@@ -28,24 +28,32 @@ fn table_dict<'py>(py: Python<'py>, table: &Table) -> Result<Bound<'py, PyDict>>
     let dict = PyDict::new(py);
     for col in &table.columns {
         match &col.cells {
-            Cells::Int(v) if v.iter().all(Option::is_some) => {
-                dict.set_item(&col.name, v.iter().map(|x| x.unwrap_or(0)).collect::<Vec<i64>>())?
-            }
+            Cells::Int(v) if v.iter().all(Option::is_some) => dict.set_item(
+                &col.name,
+                v.iter().map(|x| x.unwrap_or(0)).collect::<Vec<i64>>(),
+            )?,
             Cells::Int(v) => dict.set_item(
                 &col.name,
-                v.iter().map(|x| x.map_or(f64::NAN, |i| i as f64)).collect::<Vec<f64>>(),
+                v.iter()
+                    .map(|x| x.map_or(f64::NAN, |i| i as f64))
+                    .collect::<Vec<f64>>(),
             )?,
             Cells::Float(v) => dict.set_item(
                 &col.name,
-                v.iter().map(|x| x.unwrap_or(f64::NAN)).collect::<Vec<f64>>(),
+                v.iter()
+                    .map(|x| x.unwrap_or(f64::NAN))
+                    .collect::<Vec<f64>>(),
             )?,
             Cells::Text(v) => dict.set_item(
                 &col.name,
-                v.iter().map(|x| x.clone().unwrap_or_default()).collect::<Vec<String>>(),
+                v.iter()
+                    .map(|x| x.clone().unwrap_or_default())
+                    .collect::<Vec<String>>(),
             )?,
-            Cells::Bool(v) => {
-                dict.set_item(&col.name, v.iter().map(|x| x.unwrap_or(false)).collect::<Vec<bool>>())?
-            }
+            Cells::Bool(v) => dict.set_item(
+                &col.name,
+                v.iter().map(|x| x.unwrap_or(false)).collect::<Vec<bool>>(),
+            )?,
         }
     }
     Ok(dict)
@@ -138,7 +146,10 @@ pub fn _sweep_evaluate(
         let mut lines = Vec::with_capacity(jobs.len());
         for j in jobs {
             let job = plan.jobs.get(j).ok_or_else(|| {
-                spec_error(anyhow::anyhow!("job {j} is not in this sweep ({} jobs)", plan.jobs.len()))
+                spec_error(anyhow::anyhow!(
+                    "job {j} is not in this sweep ({} jobs)",
+                    plan.jobs.len()
+                ))
             })?;
             let row = evaluate(&plan, job, &never, Some(Path::new(out)))
                 .map_err(spec_error)?
@@ -160,7 +171,13 @@ impl PySweepSession {
     /// Opens (or resumes) the folder `out` for the sweep config (JSON text).
     #[new]
     #[pyo3(signature = (config_json, base_dir, out, retry_failed=false))]
-    fn new(py: Python<'_>, config_json: &str, base_dir: &str, out: &str, retry_failed: bool) -> Result<Self> {
+    fn new(
+        py: Python<'_>,
+        config_json: &str,
+        base_dir: &str,
+        out: &str,
+        retry_failed: bool,
+    ) -> Result<Self> {
         let plan = py.detach(|| plan_of(config_json, base_dir))?;
         let session = Session::open(plan, Path::new(out), retry_failed).map_err(spec_error)?;
         Ok(PySweepSession { session })
@@ -184,8 +201,9 @@ impl PySweepSession {
     /// Commits rows computed by `_sweep_evaluate` (JSON lines).
     fn commit(&mut self, lines: Vec<String>) -> Result<()> {
         for line in lines {
-            let row: Row = serde_json::from_str(&line)
-                .map_err(|e| spec_error(anyhow::anyhow!("a worker returned an invalid row: {e}")))?;
+            let row: Row = serde_json::from_str(&line).map_err(|e| {
+                spec_error(anyhow::anyhow!("a worker returned an invalid row: {e}"))
+            })?;
             self.session.commit(row).map_err(spec_error)?;
         }
         Ok(())
@@ -193,7 +211,13 @@ impl PySweepSession {
 
     /// Writes the table and `summary.json`; returns the summary as JSON.
     #[pyo3(signature = (backend, workers, wall_s, stopped=false))]
-    fn finish(&mut self, backend: &str, workers: usize, wall_s: f64, stopped: bool) -> Result<String> {
+    fn finish(
+        &mut self,
+        backend: &str,
+        workers: usize,
+        wall_s: f64,
+        stopped: bool,
+    ) -> Result<String> {
         let info = RunInfo {
             backend: backend.into(),
             workers,

@@ -5,18 +5,20 @@
 //! confirmed by simulating the flow to convergence.
 
 use std::path::Path;
-use std::time::Instant;
 
-use anyhow::Result;
-use ddln::mirror::{predict, rich_to_kernel_sweep, LpSettings, PredictSettings, PredictStatus};
-use ddln::recipes::{sparse_recovery, InitRecipe, InitShape};
+use anyhow::{bail, Result};
+use ddln::mirror::{min_l1, min_l2, LpSettings};
+use ddln::recipes::sparse_recovery;
 use ddln::vector::{distance, norm};
-use ddln::{gradient_flow, Dynamics, FlowSettings, Loss, Model, Problem, Status};
+use ddln::{Loss, Problem};
+use ddln_spec::sweep::local::run_local;
+use ddln_spec::sweep::{Plan, Session, SweepSpec};
 use serde_json::json;
 
-use super::{logspace, Claim, Experiment, Options, Outcome};
-use crate::interrupt::{self, Interrupt};
+use super::{Claim, Experiment, Options, Outcome};
+use crate::interrupt::{self, Interrupted};
 use crate::plot::{self, Chart, Corner, Series, PALETTE};
+use ddln_spec::sweep::logspace;
 use plotters::style::RGBColor;
 
 /// The experiment.
@@ -26,6 +28,61 @@ const DEPTHS: [usize; 4] = [2, 3, 4, 6];
 const SEED: u64 = 0;
 /// Simulated limits must agree with the predictor to this relative distance.
 const AGREEMENT_RTOL: f64 = 1e-6;
+
+/// One bias row of the sweep's table.
+struct Point {
+    depth: usize,
+    scale: f64,
+    dist_l1: f64,
+    dist_l2: f64,
+    status: String,
+}
+
+/// The sweep config of the experiment (written to `sweep/config.toml` by the sweep):
+/// the predictor at every (depth, scale), the flow at the `confirm` points.
+fn sweep_config(
+    n: usize,
+    d: usize,
+    k: usize,
+    scales: &[f64],
+    confirm: &[(usize, f64)],
+    loss_tol: f64,
+) -> Result<toml::Table> {
+    let select: Vec<toml::Value> = confirm
+        .iter()
+        .map(|&(depth, scale)| {
+            toml::Value::Table(toml::Table::from_iter([
+                ("init.depth".to_string(), toml::Value::Integer(depth as i64)),
+                ("init.scale".to_string(), toml::Value::Float(scale)),
+            ]))
+        })
+        .collect();
+    let config = json!({
+        "data": {"kind": "sparse", "n": n, "d": d, "k": k, "seed": SEED},
+        // First layer 0, the others alpha: assumption (A), the reduced dynamics apply.
+        "init": {"kind": "recipe", "depth": 2, "scale": 1.0, "zero_first": true,
+                 "shape": {"kind": "constant"}, "seed": 0},
+        "train": {"method": "flow", "t_end": 1e6, "rtol": 1e-11, "atol": 1e-14, "n_record": 2,
+                  "loss_tol": loss_tol, "max_steps": 2_000_000, "dynamics": "reduced"},
+        "sweep": {
+            "tasks": ["bias", "flow"],
+            "measures": ["dist_l1", "dist_l2", "rel_dist_predicted", "iterations", "grad_evals", "wall_s"],
+            "init.depth": DEPTHS,
+            "init.scale": scales,
+        },
+    });
+    let mut table: toml::Table = serde_json::from_value(config)?;
+    if let Some(toml::Value::Table(sweep)) = table.get_mut("sweep") {
+        sweep.insert(
+            "select".into(),
+            toml::Value::Table(toml::Table::from_iter([(
+                "flow".to_string(),
+                toml::Value::Array(select),
+            )])),
+        );
+    }
+    Ok(table)
+}
 
 impl Experiment for RichKernel {
     fn name(&self) -> &'static str {
@@ -45,89 +102,87 @@ impl Experiment for RichKernel {
         } else {
             logspace(-8.0, 2.0, 41)
         };
-        let shape = InitRecipe {
-            depth: 2,
-            scale: 1.0,
-            zero_first: true,
-            shape: InitShape::Constant,
-            seed: 0,
-        };
-        let settings = PredictSettings::default();
-        let start = Instant::now();
-        let sweep = rich_to_kernel_sweep(
-            &problem,
-            &shape,
-            &DEPTHS,
-            &scales,
-            &settings,
-            &LpSettings::default(),
-        )?;
-        let predict_seconds = start.elapsed().as_secs_f64();
-        interrupt::check()?;
-        let l1_l2 = distance(&sweep.min_l1.theta, &sweep.min_l2.theta);
-
-        // Confirm a few points by simulating gradient flow (reduced dynamics) to convergence.
-        let confirm: &[(usize, f64)] = if options.quick {
-            &[(2, 0.01), (3, 0.1), (4, 1.0)]
+        // Confirm a few points by simulating gradient flow (reduced dynamics) to
+        // convergence; the scales are grid values.
+        let at = |e: f64| 10f64.powf(e);
+        let confirm: Vec<(usize, f64)> = if options.quick {
+            vec![(2, at(-2.0)), (3, at(-1.0)), (4, at(0.0))]
         } else {
-            &[
-                (2, 0.01),
-                (2, 1.0),
-                (3, 0.1),
-                (3, 1.0),
-                (4, 0.3),
-                (4, 1.0),
-                (6, 0.5),
-                (6, 1.0),
+            vec![
+                (2, at(-2.0)),
+                (2, at(0.0)),
+                (3, at(-1.0)),
+                (3, at(0.0)),
+                (4, at(-0.5)),
+                (4, at(0.0)),
+                (6, at(-0.25)),
+                (6, at(0.0)),
             ]
         };
-        let flow = FlowSettings {
-            t_end: 1e6,
-            rtol: 1e-11,
-            atol: 1e-14,
-            n_record: 2,
-            loss_tol: Some(1e-20 * norm(problem.y()).powi(2)),
-            max_steps: 2_000_000,
-            ..FlowSettings::default()
-        };
+        let loss_tol = 1e-20 * norm(problem.y()).powi(2);
+        let config = sweep_config(n, d, k, &scales, &confirm, loss_tol)?;
+        crate::io::ensure_dir(dir)?;
+        let plan = Plan::new(SweepSpec::parse(config, "rich_kernel")?, dir)?;
+        let mut session = Session::open(plan, &dir.join("sweep"), false)?;
+        let info = run_local(&mut session, 0, |_, _, _| {}, interrupt::requested)?;
+        let summary = session.finish(info)?;
+        if summary.run.stopped {
+            return Err(Interrupted.into());
+        }
+        if !summary.complete {
+            bail!(
+                "the rich-to-kernel sweep left {} rows uncomputed",
+                summary.rows_total - summary.rows_committed
+            );
+        }
+        let table = session.table();
+        let text = |name: &str| table.text(name).unwrap_or_default();
+        let float = |name: &str| table.floats(name).unwrap_or_default();
+        let (tasks, statuses) = (text("task"), text("status"));
+        let (depths, row_scales) = (float("init.depth"), float("init.scale"));
+        let (to_l1, to_l2, rel_pred) = (
+            float("dist_l1"),
+            float("dist_l2"),
+            float("rel_dist_predicted"),
+        );
+        let (grad_evals, wall) = (float("grad_evals"), float("wall_s"));
+        let of_task =
+            |task: &str| -> Vec<usize> { (0..table.rows).filter(|&i| tasks[i] == task).collect() };
+        let (bias_rows, flow_rows) = (of_task("bias"), of_task("flow"));
+        let points: Vec<Point> = bias_rows
+            .iter()
+            .copied()
+            .map(|i| Point {
+                depth: depths[i] as usize,
+                scale: row_scales[i],
+                dist_l1: to_l1[i],
+                dist_l2: to_l2[i],
+                status: statuses[i].clone(),
+            })
+            .collect();
+        let predict_seconds: f64 = bias_rows.iter().copied().map(|i| wall[i]).sum();
+        let l1 = min_l1(&problem, &LpSettings::default())?;
+        let l2 = min_l2(&problem)?;
+        let l1_l2 = distance(&l1.theta, &l2.theta);
         let mut confirmations = Vec::new();
         let mut worst = 0.0f64;
         let mut all_converged = true;
-        {
-            for &(depth, alpha) in confirm {
-                interrupt::check()?;
-                let init = InitRecipe {
-                    depth,
-                    scale: alpha,
-                    ..shape
-                }
-                .draw(d)?;
-                let t0 = Instant::now();
-                let run = gradient_flow(
-                    &problem,
-                    Model::deep(depth),
-                    &init,
-                    &reduced(&flow),
-                    &mut Interrupt,
-                )?;
-                interrupt::check()?;
-                let sim_seconds = t0.elapsed().as_secs_f64();
-                let t1 = Instant::now();
-                let pred = predict(&problem, &init, depth, &settings)?;
-                let pred_seconds = t1.elapsed().as_secs_f64();
-                let rel = distance(&run.final_theta, &pred.theta) / norm(&pred.theta);
-                let converged =
-                    run.status == Status::Converged && pred.status == PredictStatus::Converged;
-                all_converged &= converged;
-                worst = worst.max(rel);
-                confirmations.push(json!({
-                    "depth": depth, "scale": alpha, "relative_distance": rel,
-                    "simulation_status": run.status, "simulation_seconds": sim_seconds,
-                    "grad_evals": run.stats.grad_evals, "t_final": run.t_final,
-                    "predictor_status": pred.status, "predictor_seconds": pred_seconds,
-                    "dist_l1": distance(&run.final_theta, &sweep.min_l1.theta),
-                }));
-            }
+        for i in flow_rows.iter().copied() {
+            let (depth, scale) = (depths[i] as usize, row_scales[i]);
+            let pred_seconds = bias_rows
+                .iter()
+                .copied()
+                .find(|&b| depths[b] as usize == depth && row_scales[b] == scale)
+                .map_or(f64::NAN, |b| wall[b]);
+            let converged = statuses[i] == "Converged" && rel_pred[i].is_finite();
+            all_converged &= converged;
+            worst = worst.max(rel_pred[i]);
+            confirmations.push(json!({
+                "depth": depth, "scale": scale, "relative_distance": rel_pred[i],
+                "simulation_status": statuses[i], "simulation_seconds": wall[i],
+                "grad_evals": grad_evals[i], "predictor_seconds": pred_seconds,
+                "dist_l1": to_l1[i],
+            }));
         }
 
         let mut chart = Chart {
@@ -141,12 +196,8 @@ impl Experiment for RichKernel {
         };
         // Distances below the LP solver's tolerance (relative to ||min-L1||) are its floor,
         // not data; points where f64 cannot resolve the limit are left out, and said so.
-        let floor = LpSettings::default().tol * norm(&sweep.min_l1.theta);
-        let dropped = sweep
-            .points
-            .iter()
-            .filter(|p| p.status != PredictStatus::Converged)
-            .count();
+        let floor = LpSettings::default().tol * norm(&l1.theta);
+        let dropped = points.iter().filter(|p| p.status != "Converged").count();
         if dropped > 0 {
             chart.title = format!(
                 "Rich to kernel (n = {n}, d = {d}, k = {k}); {dropped} points beyond f64 not drawn"
@@ -170,7 +221,10 @@ impl Experiment for RichKernel {
             RGBColor(150, 150, 150),
         ));
         for (c, &depth) in DEPTHS.iter().enumerate() {
-            let pts: Vec<_> = sweep.points.iter().filter(|p| p.depth == depth).collect();
+            let pts: Vec<_> = points
+                .iter()
+                .filter(|p| p.depth == depth && p.status == "Converged")
+                .collect();
             let xs: Vec<f64> = pts.iter().map(|p| p.scale).collect();
             chart.series.push(Series::solid(
                 format!("L = {depth}"),
@@ -209,10 +263,9 @@ impl Experiment for RichKernel {
         let (mut rich, mut kernel) = (true, true);
         let mut thresholds = Vec::new();
         for &depth in &DEPTHS {
-            let pts: Vec<_> = sweep
-                .points
+            let pts: Vec<_> = points
                 .iter()
-                .filter(|p| p.depth == depth && p.status == PredictStatus::Converged)
+                .filter(|p| p.depth == depth && p.status == "Converged")
                 .collect();
             let best =
                 pts.iter()
@@ -241,11 +294,8 @@ impl Experiment for RichKernel {
         let deeper_sparser = thresholds.iter().all(|t| t.is_finite())
             && thresholds.windows(2).all(|w| w[0] <= w[1])
             && thresholds[0] < thresholds[thresholds.len() - 1];
-        let by_status = |s: PredictStatus| sweep.points.iter().filter(|p| p.status == s).count();
-        let (converged, limited) = (
-            by_status(PredictStatus::Converged),
-            by_status(PredictStatus::PrecisionLimited),
-        );
+        let by_status = |s: &str| points.iter().filter(|p| p.status == s).count();
+        let (converged, limited) = (by_status("Converged"), by_status("PrecisionLimited"));
         let claims = vec![
             Claim {
                 statement: "Every depth: small inits end at the minimum-L1 interpolator (within 5% of |min-L1 - min-L2|)".into(),
@@ -269,10 +319,10 @@ impl Experiment for RichKernel {
             },
             Claim {
                 statement: "The predictor gives an answer or says f64 cannot resolve the limit, at every (depth, alpha)".into(),
-                holds: converged + limited == sweep.points.len(),
+                holds: converged + limited == points.len(),
                 evidence: format!(
-                    "{converged} converged, {limited} PrecisionLimited (tiny inits at large depth: |xi| ~ alpha^-(L-2) exceeds f64 resolution), of {} points, in {predict_seconds:.2} s",
-                    sweep.points.len()
+                    "{converged} converged, {limited} PrecisionLimited (tiny inits at large depth: |xi| ~ alpha^-(L-2) exceeds f64 resolution), of {} points, in {predict_seconds:.2} s of predictor time",
+                    points.len()
                 ),
             },
             Claim {
@@ -293,22 +343,20 @@ impl Experiment for RichKernel {
             name: self.name().into(),
             title: "Rich-to-kernel transition of the implicit bias, by depth (predictor, confirmed by simulation)".into(),
             claims,
-            files: vec!["rich_kernel/rich_kernel.png".into(), "rich_kernel/rich_kernel.svg".into()],
+            files: vec![
+                "rich_kernel/rich_kernel.png".into(),
+                "rich_kernel/rich_kernel.svg".into(),
+                "rich_kernel/sweep/table.csv".into(),
+                "rich_kernel/sweep/table.parquet".into(),
+            ],
             details: json!({
                 "n": n, "d": d, "k": k, "seed": SEED, "depths": DEPTHS, "scales": scales,
-                "init_shape": shape, "predictor": settings, "sweep": sweep.points,
-                "min_l1_objective": sweep.min_l1.objective, "min_l2_objective": sweep.min_l2.objective,
-                "theta_star_to_min_l1": distance(&theta_star, &sweep.min_l1.theta),
-                "confirmations": confirmations, "flow": flow,
+                "sweep": "rich_kernel/sweep (config.toml, table.csv, table.parquet, summary.json)",
+                "sweep_summary": summary,
+                "min_l1_objective": l1.objective, "min_l2_objective": l2.objective,
+                "theta_star_to_min_l1": distance(&theta_star, &l1.theta),
+                "confirmations": confirmations,
             }),
         })
-    }
-}
-
-/// `settings` with the reduced dynamics (deep model under assumption (A)).
-fn reduced(settings: &FlowSettings) -> FlowSettings {
-    FlowSettings {
-        dynamics: Dynamics::Reduced,
-        ..settings.clone()
     }
 }

@@ -108,6 +108,23 @@ impl Table {
         }
     }
 
+    /// The cells of column `name` as numbers (`NaN` for empty cells), if it is numeric.
+    pub fn floats(&self, name: &str) -> Option<Vec<f64>> {
+        match &self.columns.iter().find(|c| c.name == name)?.cells {
+            Cells::Int(v) => Some(v.iter().map(|x| x.map_or(f64::NAN, |i| i as f64)).collect()),
+            Cells::Float(v) => Some(v.iter().map(|x| x.unwrap_or(f64::NAN)).collect()),
+            _ => None,
+        }
+    }
+
+    /// The cells of column `name` as text, if it is a text column.
+    pub fn text(&self, name: &str) -> Option<Vec<String>> {
+        match &self.columns.iter().find(|c| c.name == name)?.cells {
+            Cells::Text(v) => Some(v.iter().map(|x| x.clone().unwrap_or_default()).collect()),
+            _ => None,
+        }
+    }
+
     /// Writes `table.csv` (floats in shortest round-trip form, empty cells for `None`).
     pub fn write_csv(&self, path: &Path) -> Result<()> {
         io::write_atomic(path, |w| {
