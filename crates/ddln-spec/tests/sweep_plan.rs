@@ -176,3 +176,21 @@ fn json_config() {
     let p = plan_from_json(&config.to_string(), Path::new(".")).unwrap();
     assert_eq!(p.jobs.len(), 2);
 }
+
+/// docs/sweeps.md defines every measure the core has (one vocabulary).
+#[test]
+fn docs_name_every_measure() {
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/sweeps.md"))
+            .unwrap();
+    for m in ddln_spec::sweep::Measure::DEFAULT {
+        assert!(
+            docs.contains(&format!("| `{}` |", m.name())),
+            "{} is not in docs/sweeps.md",
+            m.name()
+        );
+    }
+    for t in ddln_spec::sweep::Task::ALL {
+        assert!(docs.contains(&format!("`{}`", t.name())), "{}", t.name());
+    }
+}

@@ -1,15 +1,16 @@
-//! The local backend: the pending jobs of a session on a thread pool, one job per thread
-//! at a time (work-stealing, so jobs of a few milliseconds cost little scheduling), each
-//! row committed by the calling thread as soon as it is done.
+//! The local backend: the pending jobs of a session on worker threads that each take the
+//! next job from one shared counter (a job of a few milliseconds costs an atomic add), each
+//! row committed by the calling thread as soon as it is done. Simulations are queued
+//! before predictions, so that the long jobs start first and the tail is short ones.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
-use rayon::prelude::*;
+use anyhow::Result;
 
 use super::evaluate::{evaluate, Row};
+use super::spec::Task;
 use super::{RunInfo, Session};
 
 /// How often the calling thread asks `should_stop` while it waits for rows.
@@ -27,38 +28,42 @@ pub fn run_local(
     should_stop: impl Fn() -> bool,
 ) -> Result<RunInfo> {
     let start = Instant::now();
-    let pending = session.pending();
+    let mut pending = session.pending();
     let plan = session.plan.clone();
+    // Stable: within a kind, jobs keep table order.
+    pending.sort_by_key(|&j| plan.jobs[j].task == Task::Bias);
     let root = session.root().to_path_buf();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("cannot start the worker threads")?;
-    let workers = pool.current_num_threads();
+    let workers = match threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+    .min(pending.len().max(1));
     let stop = AtomicBool::new(false);
+    let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<Result<Row>>();
     let total = pending.len();
     let mut failure = None;
     std::thread::scope(|scope| {
-        let (plan, stop, pending, root) = (&plan, &stop, &pending, &root);
-        scope.spawn(move || {
-            pool.install(|| {
-                pending.par_iter().for_each_with(tx, |tx, &j| {
-                    if stop.load(Ordering::Relaxed) {
-                        return;
+        for _ in 0..workers {
+            let (plan, stop, next, pending, root, tx) =
+                (&plan, &stop, &next, &pending, &root, tx.clone());
+            scope.spawn(move || loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                if k >= pending.len() || stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                match evaluate(plan, &plan.jobs[pending[k]], stop, Some(root)) {
+                    Ok(Some(row)) => {
+                        let _ = tx.send(Ok(row));
                     }
-                    match evaluate(plan, &plan.jobs[j], stop, Some(root)) {
-                        Ok(Some(row)) => {
-                            let _ = tx.send(Ok(row));
-                        }
-                        Ok(None) => {}
-                        Err(e) => {
-                            let _ = tx.send(Err(e));
-                        }
+                    Ok(None) => {}
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
                     }
-                });
+                }
             });
-        });
+        }
+        drop(tx);
         let mut done = 0;
         let mut polled = Instant::now();
         loop {
