@@ -180,9 +180,8 @@ fn json_config() {
 /// docs/sweeps.md defines every measure the core has (one vocabulary).
 #[test]
 fn docs_name_every_measure() {
-    let docs =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/sweeps.md"))
-            .unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let docs = std::fs::read_to_string(root.join("docs/sweeps.md")).unwrap();
     for m in ddln_spec::sweep::Measure::DEFAULT {
         assert!(
             docs.contains(&format!("| `{}` |", m.name())),
