@@ -37,6 +37,8 @@ enum Command {
     Bias(Box<commands::bias::BiasArgs>),
     /// Evaluate or plot the explicit entropy Q (mirror map) of an init.
     Entropy(Box<commands::entropy::EntropyArgs>),
+    /// The vanishing-init limit of two-layer gradient flow: its saddles and jump times, without simulating.
+    Saddles(Box<commands::saddles::SaddlesArgs>),
     /// Run a grid of trainings and predictions from one config into a resumable folder with one table.
     Sweep(Box<commands::sweep::SweepArgs>),
     /// Plot a sweep's table: heat maps over two axes, or curves over one.
@@ -61,6 +63,7 @@ fn main() {
         Command::Reproduce(args) => commands::reproduce::run(args),
         Command::Bias(args) => commands::bias::run(args),
         Command::Entropy(args) => commands::entropy::run(args).map(|()| exit::SUCCESS),
+        Command::Saddles(args) => commands::saddles::run(args),
         Command::Sweep(args) => commands::sweep::run(args, cli.threads),
         Command::Plot(args) => commands::plot::run(args).map(|()| exit::SUCCESS),
     };

@@ -37,6 +37,7 @@ pub mod param;
 pub mod presets;
 pub mod problem;
 pub mod recipes;
+pub mod saddles;
 pub mod theory;
 pub mod train;
 pub mod vector;

@@ -26,7 +26,7 @@ pub mod model_map;
 pub mod power;
 pub mod predict;
 mod quadrature;
-mod range;
+pub(crate) mod range;
 pub mod small_init;
 pub mod sweep;
 

@@ -1,0 +1,85 @@
+//! `ddln saddles`: the JSON the issue specifies, times converted at a given alpha (the
+//! signed model's factor 2 against the deep model's, a closed-form relation), and bad
+//! inputs refused with the field named.
+
+mod common;
+
+use common::{ddln, tmpdir, write_f64};
+use serde_json::Value;
+
+fn json_of(args: &[&str]) -> Value {
+    let out = ddln(args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn jumps_as_json_with_flow_times() {
+    let dir = tmpdir("saddles");
+    let data = ["--n", "10", "--d", "20", "--k", "3", "--seed", "7"];
+    let mut args = vec!["saddles", "--json"];
+    args.extend_from_slice(&data);
+    let plain = json_of(&args);
+    let jumps = plain["jumps"].as_array().unwrap();
+    assert!(jumps.len() >= 3);
+    for key in ["time_accelerated", "theta", "loss", "active"] {
+        assert!(jumps.iter().all(|j| !j[key].is_null()), "{key}");
+    }
+    assert_eq!(plain["status"], "Finished");
+    assert!(plain["alpha"].is_null());
+    // The last saddle interpolates (n < d) and the losses fall jump by jump.
+    let losses: Vec<f64> = jumps.iter().map(|j| j["loss"].as_f64().unwrap()).collect();
+    assert!(losses.windows(2).all(|w| w[1] < w[0]) && losses[losses.len() - 1] < 1e-20);
+
+    // The same data with the signed model u^2 - v^2 from u = v = alpha: the same
+    // accelerated times, flow times t = t~ log(1/alpha) / 2 (u ⊙ v: / 1).
+    let config = dir.join("signed.toml");
+    std::fs::write(
+        &config,
+        "model = \"signed\"\npower = 2\n[data]\nkind = \"sparse\"\nn = 10\nd = 20\nk = 3\nseed = 7\n[init]\nkind = \"recipe\"\ndepth = 2\nscale = 1e-6\nshape = { kind = \"constant\" }\n[train]\nmethod = \"flow\"\n",
+    )
+    .unwrap();
+    let signed = json_of(&["saddles", "--json", "--config", config.to_str().unwrap()]);
+    assert_eq!(signed["alpha"].as_f64(), Some(1e-6));
+    let log = (1e6f64).ln();
+    for (k, j) in signed["jumps"].as_array().unwrap().iter().enumerate() {
+        let t = j["time_accelerated"].as_f64().unwrap();
+        assert_eq!(t, jumps[k]["time_accelerated"].as_f64().unwrap());
+        let flow = signed["flow_times_leading_order"][k].as_f64().unwrap();
+        assert!((flow - t * log / 2.0).abs() <= 1e-12 * flow);
+    }
+}
+
+#[test]
+fn refuses_other_inits_and_zero_targets() {
+    let dir = tmpdir("saddles-bad");
+    let out = ddln(&[
+        "saddles", "--n", "6", "--d", "8", "--depth", "2", "--scale", "0.1",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid value for `init`"));
+    let out = ddln(&[
+        "saddles", "--n", "6", "--d", "8", "--depth", "3", "--scale", "0.1",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let x: Vec<f64> = (0..24).map(|k| ((k * 7 % 11) as f64) - 5.0).collect();
+    write_f64(&dir.join("X.npy"), &x, &[4, 6]);
+    write_f64(&dir.join("y.npy"), &[0.0; 4], &[4]);
+    let out = ddln(&[
+        "saddles",
+        "--x",
+        dir.join("X.npy").to_str().unwrap(),
+        "--y",
+        dir.join("y.npy").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("`y`") && said.contains("no saddles"),
+        "{said}"
+    );
+}

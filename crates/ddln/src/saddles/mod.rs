@@ -1,0 +1,217 @@
+//! The vanishing-init limit of two-layer gradient flow: saddle-to-saddle jumps
+//! (Pesme & Flammarion 2023, Algorithm 1), in ddln's loss convention. docs/math.md
+//! section 12 derives it.
+//!
+//! For `theta = u ⊙ v` with `u(0) = sqrt(2) alpha`, `v(0) = 0` (the deep model with
+//! `L = 2`), `theta_i = alpha^2 sinh(2 xi_i)` with `xi = -int grad L dt`. In the
+//! accelerated time `t~ = t / log(1/alpha)` the rescaled dual `s = xi / log(1/alpha)`
+//! obeys `ds/dt~ = -grad L(theta)` and `theta_i` is negligible while `|s_i| < 1`: as
+//! `alpha -> 0` the flow sits at a saddle while `s` drifts, and jumps when a coordinate
+//! of `s` reaches `±1`, to the minimizer of the loss over the sign pattern of `s`. For
+//! `theta = u^2 - v^2` with `u(0) = v(0) = alpha` the same holds with
+//! `t~ = 2 t / log(1/alpha)`.
+
+mod constrained_ls;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{check_positive, DdlnError, Result};
+use crate::problem::Problem;
+use constrained_ls::sign_constrained_ls;
+
+/// Tolerances of the limit algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SaddleSettings {
+    /// A gradient entry counts as zero below this times `max_i |grad_i L(0)|` (1e-9).
+    pub grad_rtol: f64,
+    /// Coordinates whose dual reaches `±1` within this relative time of the first one
+    /// enter together, reported as a tie (1e-9).
+    pub tie_rtol: f64,
+    /// The QP's entries below this times its largest one are zeros of the saddle (1e-6).
+    pub support_rtol: f64,
+    /// Jumps at most (the algorithm ends far earlier on every non-degenerate problem).
+    pub max_jumps: usize,
+}
+
+impl Default for SaddleSettings {
+    fn default() -> Self {
+        SaddleSettings {
+            grad_rtol: 1e-9,
+            tie_rtol: 1e-9,
+            support_rtol: 1e-6,
+            max_jumps: 1000,
+        }
+    }
+}
+
+impl SaddleSettings {
+    /// Checks the tolerances.
+    pub fn validate(&self) -> Result<()> {
+        check_positive("grad_rtol", self.grad_rtol)?;
+        check_positive("tie_rtol", self.tie_rtol)?;
+        check_positive("support_rtol", self.support_rtol)?;
+        if self.max_jumps == 0 {
+            return Err(DdlnError::invalid("max_jumps", "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+/// One jump: the time it happens and the saddle the flow sits at until the next one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Jump {
+    /// Accelerated time `t~` of the jump.
+    pub time_accelerated: f64,
+    /// The saddle after the jump.
+    pub theta: Vec<f64>,
+    /// `L(theta)` at the saddle (the plateau's loss until the next jump).
+    pub loss: f64,
+    /// The non-zero coordinates of the saddle.
+    pub active: Vec<usize>,
+    /// Their signs (`+1` or `-1`).
+    pub signs: Vec<i8>,
+    /// The coordinates whose dual reached `±1` at this jump.
+    pub entered: Vec<usize>,
+    /// The coordinates whose dual left `±1` since the last jump.
+    pub left: Vec<usize>,
+    /// More than one coordinate entered at once.
+    pub tie: bool,
+    /// Why the saddle is not unique (dependent columns), if it is not.
+    pub degenerate: Option<String>,
+    /// The dual `s` at the jump.
+    pub dual: Vec<f64>,
+}
+
+/// How the algorithm ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SaddleStatus {
+    /// The gradient vanishes where no coordinate can enter: the last saddle is where the
+    /// vanishing-init flow ends.
+    Finished,
+    /// `max_jumps` jumps were made.
+    MaxJumps,
+}
+
+/// The saddle-to-saddle sequence of a problem.
+#[derive(Debug, Clone, Serialize)]
+pub struct Saddles {
+    /// The jumps, in time order.
+    pub jumps: Vec<Jump>,
+    /// `L(0)`: the loss of the first plateau.
+    pub initial_loss: f64,
+    /// How the algorithm ended.
+    pub status: SaddleStatus,
+    /// What `time_accelerated` is.
+    pub time_unit: &'static str,
+}
+
+/// What the accelerated time is, for reports.
+pub const TIME_UNIT: &str = "t~ = t / log(1/alpha) for u ⊙ v (the deep model, L = 2) with u(0) = sqrt(2) alpha, v(0) = 0; t~ = 2 t / log(1/alpha) for u^2 - v^2 with u(0) = v(0) = alpha; t is the flow time of the problem's loss";
+
+/// The limit algorithm: jump times, saddles, losses, active sets (squared loss).
+pub fn saddle_to_saddle(problem: &Problem, settings: &SaddleSettings) -> Result<Saddles> {
+    settings.validate()?;
+    if problem.loss() != crate::loss::Loss::Square {
+        return Err(DdlnError::invalid(
+            "loss",
+            "the saddle-to-saddle limit is derived for the squared loss",
+        ));
+    }
+    let d = problem.dim();
+    let mut theta = vec![0.0; d];
+    let mut grad = vec![0.0; d];
+    let initial_loss = problem.loss_and_gradient(&theta, &mut grad);
+    let g0 = grad.iter().fold(0.0f64, |a, g| a.max(g.abs()));
+    if g0 == 0.0 {
+        return Err(DdlnError::invalid(
+            "y",
+            "the gradient at theta = 0 is zero (y = 0, or y orthogonal to every column of X): gradient flow from a vanishing init never leaves 0; there are no saddles",
+        ));
+    }
+    let tol = settings.grad_rtol * g0;
+    let mut s = vec![0.0f64; d];
+    let mut at_bound = vec![false; d];
+    let mut t = 0.0;
+    let mut jumps: Vec<Jump> = Vec::new();
+    let mut status = SaddleStatus::Finished;
+    loop {
+        problem.loss_and_gradient(&theta, &mut grad);
+        // A zero coordinate at the boundary whose gradient points inward leaves it.
+        let mut left = Vec::new();
+        for i in 0..d {
+            if at_bound[i] && theta[i] == 0.0 && grad[i] * s[i] > tol {
+                at_bound[i] = false;
+                left.push(i);
+            }
+        }
+        // Time for each free coordinate's dual to reach ±1 at the current slope.
+        let hit = |i: usize| -> f64 {
+            let g = grad[i];
+            if at_bound[i] || g.abs() <= tol {
+                f64::INFINITY
+            } else if g < 0.0 {
+                (1.0 - s[i]) / -g
+            } else {
+                (1.0 + s[i]) / g
+            }
+        };
+        let times: Vec<f64> = (0..d).map(hit).collect();
+        let delta = times.iter().cloned().fold(f64::INFINITY, f64::min);
+        if !delta.is_finite() {
+            break;
+        }
+        if jumps.len() >= settings.max_jumps {
+            status = SaddleStatus::MaxJumps;
+            break;
+        }
+        if delta <= 0.0 {
+            return Err(DdlnError::invalid(
+                "X",
+                format!("a degenerate step at t~ = {t}: a dual already at ±1 moved outward"),
+            ));
+        }
+        let entered: Vec<usize> = (0..d)
+            .filter(|&i| times[i] <= delta * (1.0 + settings.tie_rtol))
+            .collect();
+        t += delta;
+        for i in 0..d {
+            if !at_bound[i] {
+                s[i] -= delta * grad[i];
+            }
+        }
+        for &i in &entered {
+            s[i] = s[i].signum();
+            at_bound[i] = true;
+        }
+        let active: Vec<usize> = (0..d).filter(|&i| at_bound[i]).collect();
+        let signs: Vec<f64> = active.iter().map(|&i| s[i]).collect();
+        let ls = sign_constrained_ls(problem, &active, &signs, settings.support_rtol)?;
+        theta = vec![0.0; d];
+        for (k, &i) in active.iter().enumerate() {
+            theta[i] = signs[k] * ls.w[k];
+        }
+        let support: Vec<usize> = (0..d).filter(|&i| theta[i] != 0.0).collect();
+        jumps.push(Jump {
+            time_accelerated: t,
+            loss: problem.loss_value(&theta),
+            signs: support
+                .iter()
+                .map(|&i| if theta[i] > 0.0 { 1 } else { -1 })
+                .collect(),
+            active: support,
+            tie: entered.len() > 1,
+            entered,
+            left,
+            degenerate: ls.degenerate,
+            dual: s.clone(),
+            theta: theta.clone(),
+        });
+    }
+    Ok(Saddles {
+        jumps,
+        initial_loss,
+        status,
+        time_unit: TIME_UNIT,
+    })
+}

@@ -1,0 +1,272 @@
+//! The saddle-to-saddle limit algorithm against independent references: a brute-force
+//! re-implementation (every sign-feasible sub-support solved by normal equations and
+//! Gaussian elimination written here; no QP, no SVD), the minimum-L1 interpolator of the
+//! LP (the alpha -> 0 limit of two-layer flow for n < d), least squares for n > d, and
+//! gradient flow itself simulated at small inits.
+
+use ddln::mirror::{min_l1, LpSettings};
+use ddln::recipes::{gaussian_data, sparse_recovery};
+use ddln::saddles::{saddle_to_saddle, SaddleSettings, SaddleStatus};
+use ddln::{gradient_flow, FlowSettings, Loss, LossScaling, Model, Problem};
+
+/// Least squares on the columns `cols` by the normal equations (Gauss–Jordan with
+/// partial pivoting); `None` if singular.
+fn ls(x: &[f64], n: usize, d: usize, y: &[f64], cols: &[usize]) -> Option<Vec<f64>> {
+    let m = cols.len();
+    let mut a = vec![0.0; m * (m + 1)];
+    for (p, &i) in cols.iter().enumerate() {
+        for (q, &j) in cols.iter().enumerate() {
+            a[p * (m + 1) + q] = (0..n).map(|r| x[r * d + i] * x[r * d + j]).sum();
+        }
+        a[p * (m + 1) + m] = (0..n).map(|r| x[r * d + i] * y[r]).sum();
+    }
+    for c in 0..m {
+        let piv = (c..m).max_by(|&p, &q| {
+            a[p * (m + 1) + c]
+                .abs()
+                .total_cmp(&a[q * (m + 1) + c].abs())
+        })?;
+        if a[piv * (m + 1) + c].abs() < 1e-12 {
+            return None;
+        }
+        for k in 0..=m {
+            a.swap(c * (m + 1) + k, piv * (m + 1) + k);
+        }
+        for r in 0..m {
+            if r != c {
+                let f = a[r * (m + 1) + c] / a[c * (m + 1) + c];
+                for k in c..=m {
+                    a[r * (m + 1) + k] -= f * a[c * (m + 1) + k];
+                }
+            }
+        }
+    }
+    Some(
+        (0..m)
+            .map(|p| a[p * (m + 1) + m] / a[p * (m + 1) + p])
+            .collect(),
+    )
+}
+
+fn loss_of(x: &[f64], n: usize, d: usize, y: &[f64], theta: &[f64], c: f64) -> f64 {
+    (0..n)
+        .map(|r| ((0..d).map(|i| x[r * d + i] * theta[i]).sum::<f64>() - y[r]).powi(2))
+        .sum::<f64>()
+        * c
+}
+
+/// The algorithm, written again from its definition with a brute-force constrained solve.
+fn brute_force(x: &[f64], n: usize, d: usize, y: &[f64], c: f64) -> Vec<(f64, Vec<f64>)> {
+    let grad = |theta: &[f64]| -> Vec<f64> {
+        let r: Vec<f64> = (0..n)
+            .map(|k| (0..d).map(|i| x[k * d + i] * theta[i]).sum::<f64>() - y[k])
+            .collect();
+        (0..d)
+            .map(|i| 2.0 * c * (0..n).map(|k| x[k * d + i] * r[k]).sum::<f64>())
+            .collect()
+    };
+    let mut s = vec![0.0; d];
+    let mut bound = vec![false; d];
+    let mut theta = vec![0.0; d];
+    let mut t = 0.0;
+    let mut out = Vec::new();
+    let tol = 1e-9 * grad(&theta).iter().fold(0.0f64, |a, g| a.max(g.abs()));
+    for _ in 0..50 {
+        let g = grad(&theta);
+        for i in 0..d {
+            if bound[i] && theta[i] == 0.0 && g[i] * s[i] > tol {
+                bound[i] = false;
+            }
+        }
+        let mut best = (f64::INFINITY, 0);
+        for i in 0..d {
+            if !bound[i] && g[i].abs() > tol {
+                let tau = if g[i] < 0.0 {
+                    (1.0 - s[i]) / -g[i]
+                } else {
+                    (1.0 + s[i]) / g[i]
+                };
+                if tau < best.0 {
+                    best = (tau, i);
+                }
+            }
+        }
+        if !best.0.is_finite() {
+            break;
+        }
+        t += best.0;
+        for i in 0..d {
+            if !bound[i] {
+                s[i] -= best.0 * g[i];
+            }
+        }
+        s[best.1] = s[best.1].signum();
+        bound[best.1] = true;
+        let active: Vec<usize> = (0..d).filter(|&i| bound[i]).collect();
+        // Every sub-support whose least-squares solution has the dual's signs; the best.
+        let mut winner = (f64::INFINITY, vec![0.0; d]);
+        for mask in 0u32..(1 << active.len()) {
+            let cols: Vec<usize> = (0..active.len())
+                .filter(|b| mask >> b & 1 == 1)
+                .map(|b| active[b])
+                .collect();
+            let Some(w) = ls(x, n, d, y, &cols) else {
+                continue;
+            };
+            if cols.iter().zip(&w).any(|(&i, &v)| v * s[i] < 0.0) {
+                continue;
+            }
+            let mut cand = vec![0.0; d];
+            for (&i, &v) in cols.iter().zip(&w) {
+                cand[i] = v;
+            }
+            let l = loss_of(x, n, d, y, &cand, c);
+            if l < winner.0 * (1.0 - 1e-12) {
+                winner = (l, cand);
+            }
+        }
+        theta = winner.1;
+        out.push((t, theta.clone()));
+    }
+    out
+}
+
+fn max_diff(a: &[f64], b: &[f64]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(p, q)| (p - q).abs())
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn matches_brute_force_with_n_below_and_above_d() {
+    let cases: [(usize, usize, u64, LossScaling); 6] = [
+        (6, 10, 1, LossScaling::Sum),
+        (6, 10, 2, LossScaling::HalfMean),
+        (8, 12, 3, LossScaling::Sum),
+        (12, 6, 4, LossScaling::Sum),
+        (15, 8, 5, LossScaling::HalfMean),
+        (10, 10, 6, LossScaling::Sum),
+    ];
+    for (n, d, seed, scaling) in cases {
+        let (x, y) = gaussian_data(n, d, seed);
+        let problem = Problem::new(x.clone(), n, d, y.clone(), Loss::Square)
+            .unwrap()
+            .with_scaling(scaling);
+        let c = problem.factor();
+        let got = saddle_to_saddle(&problem, &SaddleSettings::default()).unwrap();
+        assert_eq!(got.status, SaddleStatus::Finished);
+        let want = brute_force(&x, n, d, &y, c);
+        assert_eq!(got.jumps.len(), want.len(), "n = {n}, d = {d}, seed {seed}");
+        for (j, (t, theta)) in got.jumps.iter().zip(&want) {
+            assert!(
+                (j.time_accelerated - t).abs() <= 1e-9 * t,
+                "{} vs {t}",
+                j.time_accelerated
+            );
+            assert!(
+                max_diff(&j.theta, theta) <= 1e-9,
+                "{:?} vs {theta:?}",
+                j.theta
+            );
+            assert!(!j.tie && j.degenerate.is_none());
+        }
+        // The losses of the plateaus decrease.
+        assert!(got.jumps.windows(2).all(|w| w[1].loss < w[0].loss));
+        let last = &got.jumps[got.jumps.len() - 1].theta;
+        if n < d {
+            // The alpha -> 0 limit of two-layer flow is the minimum-L1 interpolator.
+            let l1 = min_l1(&problem, &LpSettings::default()).unwrap();
+            assert!(max_diff(last, &l1.theta) < 1e-7, "{:?}", l1.theta);
+        } else {
+            let all: Vec<usize> = (0..d).collect();
+            let lsq = ls(&x, n, d, &y, &all).unwrap();
+            assert!(max_diff(last, &lsq) < 1e-9);
+        }
+    }
+}
+
+/// Gradient flow of u ⊙ v from u = sqrt(2) alpha, v = 0: the accelerated time at which the
+/// loss crosses the geometric mean of two successive plateau losses approaches the
+/// algorithm's jump time as alpha -> 0 (errors O(1 / log(1/alpha))).
+#[test]
+fn simulated_jumps_approach_the_algorithm() {
+    let (n, d, k) = (10, 20, 3);
+    let (x, y, _) = sparse_recovery(n, d, k, 7).unwrap();
+    let problem = Problem::new(x, n, d, y, Loss::Square).unwrap();
+    let saddles = saddle_to_saddle(&problem, &SaddleSettings::default()).unwrap();
+    let jumps = &saddles.jumps;
+    assert!(jumps.len() >= 3);
+    let mut errors = Vec::new();
+    for alpha in [1e-4f64, 1e-8, 1e-16] {
+        let log = (1.0 / alpha).ln();
+        let t_end = 1.3 * jumps[jumps.len() - 1].time_accelerated * log;
+        let mut init = vec![std::f64::consts::SQRT_2 * alpha; d];
+        init.extend(vec![0.0; d]);
+        let settings = FlowSettings {
+            t_end,
+            rtol: 1e-10,
+            atol: 1e-30,
+            t_eval: Some((0..=20_000).map(|i| t_end * i as f64 / 20_000.0).collect()),
+            ..FlowSettings::default()
+        };
+        let run = gradient_flow(&problem, Model::deep(2), &init, &settings, &mut ()).unwrap();
+        let (t, loss) = (&run.trajectory.t, &run.trajectory.loss);
+        let mut worst = 0.0f64;
+        let mut before = saddles.initial_loss;
+        for jump in jumps.iter().take(3) {
+            let level = (before * jump.loss).sqrt();
+            let idx = loss
+                .iter()
+                .position(|&l| l < level)
+                .expect("the loss crosses the level");
+            let sim = t[idx] / log;
+            worst = worst.max((sim - jump.time_accelerated).abs() / jump.time_accelerated);
+            before = jump.loss;
+        }
+        errors.push(worst);
+    }
+    eprintln!("worst relative jump-time error at alpha = 1e-4, 1e-8, 1e-16: {errors:?}");
+    // The relative error falls with log(1/alpha) (roughly halving when it doubles).
+    assert!(
+        errors[2] < 0.6 * errors[1] && errors[1] < 0.6 * errors[0],
+        "{errors:?}"
+    );
+    assert!(errors[2] < 0.1, "{errors:?}");
+}
+
+#[test]
+fn degenerate_inputs() {
+    let (n, d) = (6, 8);
+    let (mut x, y) = gaussian_data(n, d, 11);
+    // Zero targets: no saddles, a clear error.
+    let zero = Problem::new(x.clone(), n, d, vec![0.0; n], Loss::Square).unwrap();
+    let e = saddle_to_saddle(&zero, &SaddleSettings::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("`y`") && e.contains("never leaves 0"), "{e}");
+    // Duplicate columns 0 and 1: they enter together (a tie), and the saddle, not unique,
+    // is reported with the split a symmetric init follows (equal halves).
+    for r in 0..n {
+        x[r * d + 1] = x[r * d];
+    }
+    let dup = Problem::new(x, n, d, y, Loss::Square).unwrap();
+    let got = saddle_to_saddle(&dup, &SaddleSettings::default()).unwrap();
+    let with_dup: Vec<_> = got
+        .jumps
+        .iter()
+        .filter(|j| j.entered.contains(&0))
+        .collect();
+    assert!(!with_dup.is_empty());
+    let j = with_dup[0];
+    assert!(j.tie && j.entered.contains(&1), "{:?}", j.entered);
+    let later = got
+        .jumps
+        .iter()
+        .find(|j| j.theta[0] != 0.0)
+        .expect("the pair is used");
+    assert!(later.degenerate.is_some());
+    assert!((later.theta[0] - later.theta[1]).abs() <= 1e-12 * later.theta[0].abs());
+    let logistic = Problem::new(vec![1.0; 4], 2, 2, vec![1.0, -1.0], Loss::Logistic).unwrap();
+    assert!(saddle_to_saddle(&logistic, &SaddleSettings::default()).is_err());
+}
