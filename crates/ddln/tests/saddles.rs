@@ -270,3 +270,112 @@ fn degenerate_inputs() {
     let logistic = Problem::new(vec![1.0; 4], 2, 2, vec![1.0, -1.0], Loss::Logistic).unwrap();
     assert!(saddle_to_saddle(&logistic, &SaddleSettings::default()).is_err());
 }
+
+/// The levels between successive plateaus (geometric means of the algorithm's losses),
+/// for the jumps that end on a plateau of positive loss.
+fn plateau_levels(s: &ddln::saddles::Saddles) -> Vec<f64> {
+    let mut before = s.initial_loss;
+    let mut levels = Vec::new();
+    for j in &s.jumps {
+        if j.loss > 1e-20 * s.initial_loss {
+            levels.push((before * j.loss).sqrt());
+        }
+        before = j.loss;
+    }
+    levels
+}
+
+/// The dual flow in accelerated time is gradient flow: against the layer ODE of
+/// `u ⊙ v` (deep, L = 2) and of `u^2 - v^2` at alpha = 1e-3, on the same flow-time grid.
+#[test]
+fn dual_flow_is_the_layer_flow() {
+    use ddln::saddles::{small_init_flow, SmallInitModel};
+    let (n, d, k) = (10, 20, 3);
+    let (x, y, _) = sparse_recovery(n, d, k, 7).unwrap();
+    let problem = Problem::new(x, n, d, y, Loss::Square).unwrap();
+    let alpha = 1e-3f64;
+    let lambda = (1.0 / alpha).ln();
+    for (model, layers, init) in [
+        (
+            SmallInitModel::Product,
+            Model::deep(2),
+            [vec![std::f64::consts::SQRT_2 * alpha; d], vec![0.0; d]].concat(),
+        ),
+        (
+            SmallInitModel::SignedSquare,
+            Model::Signed { power: 2 },
+            vec![alpha; 2 * d],
+        ),
+    ] {
+        let settings = FlowSettings {
+            rtol: 1e-11,
+            atol: 1e-14,
+            n_record: 41,
+            ..FlowSettings::default()
+        };
+        let dual = small_init_flow(&problem, model, lambda, 0.4, &[], &settings).unwrap();
+        let per = model.time_per_accelerated(lambda);
+        let flow_settings = FlowSettings {
+            t_end: 0.4 * per,
+            rtol: 1e-11,
+            atol: 1e-14,
+            t_eval: Some(dual.t.iter().map(|t| t * per).collect()),
+            ..FlowSettings::default()
+        };
+        let run = gradient_flow(&problem, layers, &init, &flow_settings, &mut ()).unwrap();
+        assert_eq!(run.trajectory.loss.len(), dual.loss.len());
+        for (a, b) in run.trajectory.loss.iter().zip(&dual.loss) {
+            assert!((a - b).abs() <= 1e-7 * a.max(1e-6), "{model:?}: {a} vs {b}");
+        }
+        assert!(
+            max_diff(&run.final_theta, &dual.final_theta) < 1e-7,
+            "{model:?}"
+        );
+    }
+}
+
+/// Simulated jumps at tiny inits against the algorithm: within 2% at alpha = 1e-64, the
+/// error at least halving from 1e-16 to 1e-64; alpha = 1e-300 runs with finite output
+/// and about the steps of alpha = 1e-16 (the cost does not grow with log(1/alpha)).
+#[test]
+fn jumps_at_tiny_inits() {
+    use ddln::saddles::{small_init_flow, SmallInitModel};
+    for seed in [7u64, 8] {
+        let (n, d, k) = (10, 20, 3);
+        let (x, y, _) = sparse_recovery(n, d, k, seed).unwrap();
+        let problem = Problem::new(x, n, d, y, Loss::Square).unwrap();
+        let saddles = saddle_to_saddle(&problem, &SaddleSettings::default()).unwrap();
+        let levels = plateau_levels(&saddles);
+        let t_end = 1.5 * saddles.jumps[saddles.jumps.len() - 1].time_accelerated;
+        let mut worst = Vec::new();
+        let mut steps = Vec::new();
+        for exponent in [16.0f64, 64.0, 300.0] {
+            let lambda = exponent * 10f64.ln();
+            let run = small_init_flow(
+                &problem,
+                SmallInitModel::Product,
+                lambda,
+                t_end,
+                &levels,
+                &FlowSettings::default(),
+            )
+            .unwrap();
+            assert!(run.final_theta.iter().all(|v| v.is_finite()));
+            let err = run
+                .crossings
+                .iter()
+                .zip(&saddles.jumps)
+                .map(|(c, j)| {
+                    (c.expect("every plateau is left") - j.time_accelerated).abs()
+                        / j.time_accelerated
+                })
+                .fold(0.0, f64::max);
+            worst.push(err);
+            steps.push(run.stats.steps + run.stats.rejected_steps);
+        }
+        eprintln!("seed {seed}: worst jump-time errors at 1e-16, 1e-64, 1e-300: {worst:?}; steps {steps:?}");
+        assert!(worst[1] < 0.02 && worst[1] <= 0.5 * worst[0], "{worst:?}");
+        assert!(worst[2] < worst[1]);
+        assert!(steps[2] < 3 * steps[0], "{steps:?}");
+    }
+}

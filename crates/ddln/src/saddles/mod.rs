@@ -12,12 +12,14 @@
 //! `t~ = 2 t / log(1/alpha)`.
 
 mod constrained_ls;
+mod dual_flow;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{check_positive, DdlnError, Result};
 use crate::problem::Problem;
 use constrained_ls::sign_constrained_ls;
+pub use dual_flow::{small_init_flow, SmallInitModel, SmallInitRun};
 
 /// Tolerances of the limit algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
