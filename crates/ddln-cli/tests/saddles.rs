@@ -30,6 +30,13 @@ fn jumps_as_json_with_flow_times() {
         assert!(jumps.iter().all(|j| !j[key].is_null()), "{key}");
     }
     assert_eq!(plain["status"], "Finished");
+    // A simulated flow at alpha = 1e-400 (below f64) next to the algorithm.
+    let mut sim = args.clone();
+    sim.extend_from_slice(&["--simulate", "400"]);
+    let simulated = json_of(&sim);
+    let s = &simulated["simulated"][0];
+    assert_eq!(s["alpha_log10"].as_f64(), Some(-400.0));
+    assert!(s["worst_error"].as_f64().unwrap() < 0.01, "{s}");
     assert!(plain["alpha"].is_null());
     // The last saddle interpolates (n < d) and the losses fall jump by jump.
     let losses: Vec<f64> = jumps.iter().map(|j| j["loss"].as_f64().unwrap()).collect();

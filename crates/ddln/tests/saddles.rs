@@ -271,20 +271,6 @@ fn degenerate_inputs() {
     assert!(saddle_to_saddle(&logistic, &SaddleSettings::default()).is_err());
 }
 
-/// The levels between successive plateaus (geometric means of the algorithm's losses),
-/// for the jumps that end on a plateau of positive loss.
-fn plateau_levels(s: &ddln::saddles::Saddles) -> Vec<f64> {
-    let mut before = s.initial_loss;
-    let mut levels = Vec::new();
-    for j in &s.jumps {
-        if j.loss > 1e-20 * s.initial_loss {
-            levels.push((before * j.loss).sqrt());
-        }
-        before = j.loss;
-    }
-    levels
-}
-
 /// The dual flow in accelerated time is gradient flow: against the layer ODE of
 /// `u ⊙ v` (deep, L = 2) and of `u^2 - v^2` at alpha = 1e-3, on the same flow-time grid.
 #[test]
@@ -345,7 +331,7 @@ fn jumps_at_tiny_inits() {
         let (x, y, _) = sparse_recovery(n, d, k, seed).unwrap();
         let problem = Problem::new(x, n, d, y, Loss::Square).unwrap();
         let saddles = saddle_to_saddle(&problem, &SaddleSettings::default()).unwrap();
-        let levels = plateau_levels(&saddles);
+        let levels = ddln::saddles::plateau_levels(&saddles);
         let t_end = 1.5 * saddles.jumps[saddles.jumps.len() - 1].time_accelerated;
         let mut worst = Vec::new();
         let mut steps = Vec::new();

@@ -5,7 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Args;
-use ddln::saddles::{saddle_to_saddle, SaddleSettings, SaddleStatus};
+use ddln::saddles::{
+    saddle_to_saddle, simulate_jumps, SaddleSettings, SaddleStatus, SmallInitModel,
+};
+use ddln::FlowSettings;
 use ddln::Model;
 use serde_json::json;
 
@@ -28,6 +31,10 @@ pub struct SaddlesArgs {
     pub tie_rtol: Option<f64>,
     #[arg(long, help = format!("At most this many jumps [default: {}]", SaddleSettings::default().max_jumps))]
     pub max_jumps: Option<usize>,
+    /// Also simulate u ⊙ v (or u^2 - v^2 with that init) at alpha = 10^-E and compare its
+    /// jump times (repeatable; E may exceed 308: alpha enters through log(1/alpha) only).
+    #[arg(long, value_name = "E", allow_hyphen_values = true)]
+    pub simulate: Vec<f64>,
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -93,8 +100,35 @@ pub fn run(args: &SaddlesArgs) -> Result<i32> {
             .map(|j| j.time_accelerated * (1.0 / alpha).ln() / factor)
             .collect()
     });
+    let model = match scale {
+        Some((_, factor)) if factor == 2.0 => SmallInitModel::SignedSquare,
+        _ => SmallInitModel::Product,
+    };
+    let mut simulated = Vec::new();
+    for &e in &args.simulate {
+        if !(e.is_finite() && e > 0.0) {
+            bail!("invalid value for `--simulate`: {e}; give E > 0 for alpha = 10^-E");
+        }
+        let lambda = e * 10f64.ln();
+        let sim = simulate_jumps(&problem, &saddles, model, lambda, &FlowSettings::default())?;
+        if !args.json {
+            eprintln!(
+                "simulated at alpha = 1e-{e}: jump times {:?}, worst relative error {:.3e}, {} steps ({:?})",
+                sim.jump_times,
+                sim.worst_error,
+                sim.run.stats.steps + sim.run.stats.rejected_steps,
+                sim.run.status
+            );
+        }
+        simulated.push(json!({
+            "alpha_log10": -e, "lambda": lambda, "jump_times": sim.jump_times,
+            "relative_errors": sim.relative_errors, "worst_error": sim.worst_error,
+            "status": sim.run.status, "steps": sim.run.stats.steps, "final_theta": sim.run.final_theta,
+        }));
+    }
     if args.json {
         let mut out = json!({
+            "simulated": simulated,
             "jumps": saddles.jumps,
             "initial_loss": saddles.initial_loss,
             "status": saddles.status,

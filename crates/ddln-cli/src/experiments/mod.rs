@@ -5,6 +5,7 @@ mod figure3;
 mod figure4;
 mod momentum;
 mod rich_kernel;
+mod saddles;
 mod step_size;
 mod tiny_step;
 
@@ -60,18 +61,15 @@ pub fn all() -> Vec<Box<dyn Experiment>> {
         Box::new(figure3::Figure3),
         Box::new(figure4::Figure4),
         Box::new(rich_kernel::RichKernel),
+        Box::new(saddles::Saddles),
         Box::new(tiny_step::TinyStep),
         Box::new(step_size::StepSize),
         Box::new(momentum::Momentum),
     ]
 }
 
-/// `m` points `10^lo .. 10^hi`, evenly spaced in the exponent.
-pub(crate) fn logspace(lo: f64, hi: f64, m: usize) -> Vec<f64> {
-    (0..m)
-        .map(|k| 10f64.powf(lo + (hi - lo) * k as f64 / (m - 1) as f64))
-        .collect()
-}
+/// `m` points `10^lo .. 10^hi`, evenly spaced in the exponent (the sweep's `logspace`).
+pub(crate) use ddln_spec::sweep::logspace;
 
 /// The least-squares slope of `log y` against `log x` (the order of a power law).
 pub(crate) fn log_log_slope(x: &[f64], y: &[f64]) -> f64 {

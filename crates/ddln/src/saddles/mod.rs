@@ -217,3 +217,70 @@ pub fn saddle_to_saddle(problem: &Problem, settings: &SaddleSettings) -> Result<
         time_unit: TIME_UNIT,
     })
 }
+
+/// A small-init flow simulated next to the limit algorithm.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimulatedJumps {
+    /// `log(1/alpha)`.
+    pub lambda: f64,
+    /// The accelerated times at which the simulated loss crosses the geometric mean of
+    /// two successive plateau losses of the algorithm (one per jump to a plateau of
+    /// positive loss; `None`: not crossed by `t_end`).
+    pub jump_times: Vec<Option<f64>>,
+    /// `|simulated - algorithm| / algorithm` per jump.
+    pub relative_errors: Vec<f64>,
+    /// The largest of them.
+    pub worst_error: f64,
+    /// The run.
+    pub run: SmallInitRun,
+}
+
+/// The levels between the plateaus of `saddles`: geometric means of successive losses,
+/// for the jumps that end on a plateau of loss above `1e-20 L(0)`.
+pub fn plateau_levels(saddles: &Saddles) -> Vec<f64> {
+    let floor = 1e-20 * saddles.initial_loss;
+    let mut levels = Vec::new();
+    let mut before = saddles.initial_loss;
+    for j in saddles.jumps.iter().filter(|j| j.loss > floor) {
+        levels.push((before * j.loss).sqrt());
+        before = j.loss;
+    }
+    levels
+}
+
+/// Simulates the two-layer flow at `lambda = log(1/alpha)` to 1.5 times the last jump
+/// and measures its jump times against the algorithm's.
+pub fn simulate_jumps(
+    problem: &Problem,
+    saddles: &Saddles,
+    model: SmallInitModel,
+    lambda: f64,
+    settings: &crate::optim::FlowSettings,
+) -> Result<SimulatedJumps> {
+    let t_end = 1.5 * saddles.jumps.last().map_or(1.0, |j| j.time_accelerated);
+    let run = small_init_flow(
+        problem,
+        model,
+        lambda,
+        t_end,
+        &plateau_levels(saddles),
+        settings,
+    )?;
+    let relative_errors: Vec<f64> = run
+        .crossings
+        .iter()
+        .zip(&saddles.jumps)
+        .map(|(c, j)| {
+            c.map_or(f64::NAN, |t| {
+                (t - j.time_accelerated).abs() / j.time_accelerated
+            })
+        })
+        .collect();
+    Ok(SimulatedJumps {
+        lambda,
+        jump_times: run.crossings.clone(),
+        worst_error: relative_errors.iter().cloned().fold(0.0, f64::max),
+        relative_errors,
+        run,
+    })
+}
