@@ -40,9 +40,9 @@ pub struct SaddlesArgs {
     pub json: bool,
 }
 
-/// The init scale alpha and the time factor (`t~ = factor t / log(1/alpha)`) of a
-/// two-layer small-init setup, or an error saying what form is expected.
-fn small_init_form(model: Model, init: &[f64], d: usize) -> Result<(f64, f64)> {
+/// The init scale alpha and the small-init model of a two-layer setup, or an error
+/// saying what form is expected.
+fn small_init_form(model: Model, init: &[f64], d: usize) -> Result<(f64, SmallInitModel)> {
     let constant = |row: &[f64]| row.iter().all(|&v| v == row[0]);
     let expected = "ddln saddles needs the two-layer small-init form: the deep model with L = 2, one layer constant sqrt(2) alpha > 0 and the other 0 (u ⊙ v from u = sqrt(2) alpha, v = 0), or the signed model u^2 - v^2 with u = v = alpha > 0 (power 2)";
     match model {
@@ -54,14 +54,14 @@ fn small_init_form(model: Model, init: &[f64], d: usize) -> Result<(f64, f64)> {
                 (b, a)
             };
             if zero.iter().all(|&v| v == 0.0) && constant(c) && c[0] > 0.0 {
-                Ok((c[0] / std::f64::consts::SQRT_2, 1.0))
+                Ok((c[0] / std::f64::consts::SQRT_2, SmallInitModel::Product))
             } else {
                 bail!("invalid value for `init`: {expected}")
             }
         }
         Model::Signed { power: 2 } => {
             if constant(init) && init[0] > 0.0 {
-                Ok((init[0], 2.0))
+                Ok((init[0], SmallInitModel::SignedSquare))
             } else {
                 bail!("invalid value for `init`: {expected}")
             }
@@ -92,18 +92,16 @@ pub fn run(args: &SaddlesArgs) -> Result<i32> {
     settings.tie_rtol = args.tie_rtol.unwrap_or(settings.tie_rtol);
     settings.max_jumps = args.max_jumps.unwrap_or(settings.max_jumps);
     let saddles = saddle_to_saddle(&problem, &settings)?;
-    // Flow times at the given alpha: t = t~ log(1/alpha) / factor (leading order).
-    let times: Option<Vec<f64>> = scale.map(|(alpha, factor)| {
+    // Flow times at the given alpha (leading order): t = t~ log(1/alpha) / c.
+    let times: Option<Vec<f64>> = scale.map(|(alpha, model)| {
+        let per = model.time_per_accelerated((1.0 / alpha).ln());
         saddles
             .jumps
             .iter()
-            .map(|j| j.time_accelerated * (1.0 / alpha).ln() / factor)
+            .map(|j| j.time_accelerated * per)
             .collect()
     });
-    let model = match scale {
-        Some((_, factor)) if factor == 2.0 => SmallInitModel::SignedSquare,
-        _ => SmallInitModel::Product,
-    };
+    let model = scale.map_or(SmallInitModel::Product, |(_, m)| m);
     let mut simulated = Vec::new();
     for &e in &args.simulate {
         if !(e.is_finite() && e > 0.0) {
