@@ -13,6 +13,7 @@
 //! | `ddln.mirror_check` | `check.rs` | `ddln::mirror::mirror_check` |
 //! | `gradient_flow(..., dynamics="reduced")` | `train.rs`   | `ddln::train` with `FlowSettings::dynamics` |
 //! | `ddln.sweep` (local and Ray backends)  | `sweep.rs`   | `ddln_spec::sweep`        |
+//! | `ddln.saddles` (vanishing-init limit)  | `saddles.rs` | `ddln::saddles`          |
 //! | every error                              | `errors.rs`  | `ddln::error`             |
 //! | numpy in / numpy out                     | `convert.rs` | —                         |
 
@@ -24,6 +25,7 @@ mod init;
 mod inputs;
 mod mirror;
 mod observe;
+mod saddles;
 mod sweep;
 mod train;
 mod vocab;
@@ -53,6 +55,8 @@ fn _ddln(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(mirror::entropy, m)?)?;
     m.add_function(wrap_pyfunction!(check::mirror_check, m)?)?;
     m.add_function(wrap_pyfunction!(mirror::rich_to_kernel_sweep, m)?)?;
+    // saddles.rs: the saddle-to-saddle limit and small-init flows (python/ddln/saddles.py).
+    m.add_function(wrap_pyfunction!(saddles::_saddles, m)?)?;
     // sweep.rs: grids of runs into a resumable folder (python/ddln/sweep.py picks the backend).
     m.add_class::<sweep::PySweepSession>()?;
     m.add_function(wrap_pyfunction!(sweep::_sweep_local, m)?)?;

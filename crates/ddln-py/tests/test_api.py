@@ -15,7 +15,7 @@ def test_public_surface():
     assert set(ddln.__all__) == {
         "DdlnError", "Run", "__version__", "data", "gradient_descent", "gradient_flow", "init",
         "Entropy", "Prediction", "entropy", "implicit_bias", "mirror_check",
-        "rich_to_kernel_sweep", "sweep", "Status", "PredictStatus", "BaselineStatus", "Integrator",
+        "rich_to_kernel_sweep", "saddles", "sweep", "Status", "PredictStatus", "BaselineStatus", "Integrator",
         "Dynamics",
     }
     assert all(hasattr(ddln, name) for name in ddln.__all__)

@@ -28,6 +28,8 @@ Contents:
   argmin {Q : X theta = y} and the min-L1 / min-L2 / small-init baselines),
   :func:`entropy` -> :class:`Entropy` (Q, grad Q, Q'', Psi, the dual box),
   :func:`mirror_check`, :func:`rich_to_kernel_sweep`
+* :func:`saddles`: the saddle-to-saddle limit of two-layer flow at vanishing init, and
+  flows simulated at any init scale (``simulate=[E]`` for alpha = 10^-E)
 * :func:`sweep`: a grid of runs from one config (dict or TOML) into a resumable folder,
   on all local cores or a Ray cluster, returning the table (:mod:`ddln.sweep`)
 * :mod:`ddln.data` (``gaussian``, ``sparse_recovery``), :mod:`ddln.init` (``scaled``, ``preset``)
@@ -37,6 +39,7 @@ Contents:
 """
 
 from . import data, init
+from .saddles import saddles
 from .sweep import sweep
 from ._enums import BaselineStatus, Dynamics, Integrator, PredictStatus, Status
 from ._ddln import (
@@ -72,5 +75,6 @@ __all__ = [
     "init",
     "mirror_check",
     "rich_to_kernel_sweep",
+    "saddles",
     "sweep",
 ]

@@ -1,5 +1,6 @@
 from . import data as data
 from . import init as init
+from .saddles import saddles as saddles
 from .sweep import sweep as sweep
 from ._ddln import DdlnError as DdlnError
 from ._ddln import Entropy as Entropy
@@ -27,5 +28,6 @@ __all__ = [
     "init",
     "mirror_check",
     "rich_to_kernel_sweep",
+    "saddles",
     "sweep",
 ]

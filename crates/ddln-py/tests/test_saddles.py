@@ -1,0 +1,45 @@
+"""ddln.saddles: the limit's last saddle against SciPy's HiGHS (basis pursuit, the
+alpha -> 0 limit for n < d), the jumps against a flow simulated by ddln.gradient_flow
+(the layer ODE) at alpha = 1e-8, and bad inputs."""
+
+import numpy as np
+import pytest
+from scipy.optimize import linprog
+
+import ddln
+
+
+def test_last_saddle_is_basis_pursuit_and_flows_converge():
+    X, y = ddln.data.sparse_recovery(12, 24, 3, seed=5)
+    out = ddln.saddles(X, y, simulate=[16, 64, 400])
+    assert out["status"] == "Finished"
+    d = X.shape[1]
+    res = linprog(np.ones(2 * d), A_eq=np.hstack([X, -X]), b_eq=y, bounds=(0, None), method="highs")
+    l1 = res.x[:d] - res.x[d:]
+    np.testing.assert_allclose(out["jumps"][-1]["theta"], l1, atol=1e-7)
+    worst = [s["worst_error"] for s in out["simulated"]]
+    # O(1/log(1/alpha)): from E = 16 to 400 log(1/alpha) grows 25-fold. Shallow plateaus
+    # (late jumps whose losses differ by a factor 2) have the largest constant here.
+    assert worst[0] / worst[2] > 8 and worst[2] < 0.05, worst
+    # The layer ODE at alpha = 1e-8 (u = sqrt(2) alpha, v = 0) crosses the level between
+    # the first two plateaus near the algorithm's first jump, in flow time t~ log(1/alpha).
+    alpha = 1e-8
+    lam = np.log(1 / alpha)
+    first = out["jumps"][0]
+    level = np.sqrt(out["initial_loss"] * first["loss"])
+    t_end = 2 * first["time_accelerated"] * lam
+    t_eval = np.linspace(0, t_end, 4001)
+    U0 = np.stack([np.full(d, np.sqrt(2) * alpha), np.zeros(d)])
+    run = ddln.gradient_flow(X, y, U0, t_end=t_end, t_eval=t_eval, atol=1e-30)
+    t_cross = run.t[np.argmax(run.loss < level)] / lam
+    assert abs(t_cross - first["time_accelerated"]) / first["time_accelerated"] < 0.15
+
+
+def test_bad_inputs():
+    X, _ = ddln.data.gaussian(5, 8, seed=1)
+    with pytest.raises(ddln.DdlnError, match="y"):
+        ddln.saddles(X, np.zeros(5))
+    with pytest.raises(ddln.DdlnError, match="model"):
+        ddln.saddles(X, np.ones(5), model="deep3")
+    with pytest.raises(ddln.DdlnError, match="simulate"):
+        ddln.saddles(X, np.ones(5), simulate=[-1])
