@@ -101,6 +101,17 @@ def rows_wall(folder: Path) -> tuple[int, float, dict[str, int]]:
     return len(rows), sum(float(r["wall_s"]) for r in rows), statuses
 
 
+def work_by_task(folder: Path) -> dict[str, tuple[int, float]]:
+    """Rows and summed `wall_s` per task."""
+    with open(folder / "table.csv") as f:
+        rows = list(csv.DictReader(f))
+    out: dict[str, tuple[int, float]] = {}
+    for r in rows:
+        n, w = out.get(r["task"], (0, 0.0))
+        out[r["task"]] = (n + 1, w + float(r["wall_s"]))
+    return out
+
+
 def run_cli(cli: str, config: Path, out: Path, threads: int) -> float:
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
@@ -175,17 +186,19 @@ def main() -> int:
         "sparse-recovery problem, n = 40, d = 100, k = 5), the predictor at every point and a gradient "
         "flow on a 1% sample (t_end = 1e4).",
         "",
-        "| threads | rows | command (s) | rows by status |",
-        "|---|---|---|---|",
+        "| threads | rows | command (s) | rows by status | work by task (rows, summed s) |",
+        "|---|---|---|---|---|",
     ]
     times = {}
     for threads in (1, 2):
         out = scratch / f"atlas-{threads}"
         wall = run_cli(args.cli, atlas, out, threads)
         n, _, statuses = rows_wall(out)
+        by_task = work_by_task(out)
         times[threads] = wall
-        results[f"atlas_{threads}"] = {"rows": n, "wall_s": wall, "statuses": statuses}
-        lines.append(f"| {threads} | {n} | {wall:.1f} | {', '.join(f'{v} {k}' for k, v in sorted(statuses.items()))} |")
+        results[f"atlas_{threads}"] = {"rows": n, "wall_s": wall, "statuses": statuses, "work_by_task": by_task}
+        work = ", ".join(f"{t}: {c} rows, {w:.1f} s" for t, (c, w) in sorted(by_task.items()))
+        lines.append(f"| {threads} | {n} | {wall:.1f} | {', '.join(f'{v} {k}' for k, v in sorted(statuses.items()))} | {work} |")
     speedup = times[1] / times[2]
     lines += [
         "",
