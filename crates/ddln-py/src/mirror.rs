@@ -58,6 +58,7 @@ fn lp_settings(lp_tol: f64, lp_max_iter: u32) -> Result<LpSettings> {
     Ok(LpSettings {
         tol: lp_tol,
         max_iter: lp_max_iter,
+        ..LpSettings::default()
     })
 }
 
@@ -79,6 +80,13 @@ fn interpolator_dict<'py>(
     dict.set_item("residual", x.residual)?;
     dict.set_item("objective", x.objective)?;
     dict.set_item("message", x.message)?;
+    if let Some(c) = x.certificate {
+        let cert = PyDict::new(py);
+        cert.set_item("dual_violation", c.dual_violation)?;
+        cert.set_item("duality_gap", c.duality_gap)?;
+        cert.set_item("method", c.method)?;
+        dict.set_item("certificate", cert)?;
+    }
     Ok((dict, theta))
 }
 

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{check_finite, check_positive, DdlnError, Result};
 use crate::problem::Problem;
 
+use super::homotopy::weighted_l1_homotopy;
 use super::range::{norm, residual_norm, RangeBasis};
 
 /// How a baseline solve ended.
@@ -51,6 +52,59 @@ pub struct Interpolator {
     pub status: BaselineStatus,
     /// Solver detail.
     pub message: String,
+    /// The optimality certificate of a weighted-L1 solution (`None` for min-L2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<Certificate>,
+}
+
+/// A dual point `nu` certifying a weighted-L1 solution: feasible when
+/// `-w^- <= X^T nu <= w^+`, optimal when `y^T nu` equals the objective.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Certificate {
+    /// Largest violation of `-w^- <= X^T nu <= w^+`, relative to the largest weight.
+    pub dual_violation: f64,
+    /// `|objective - y^T nu| / objective`.
+    pub duality_gap: f64,
+    /// How the solution was found: `homotopy` (the LASSO path) or `lp` (Clarabel).
+    pub method: &'static str,
+}
+
+/// The certificate of `theta` by the dual point `nu`.
+fn certificate(
+    problem: &Problem,
+    w_plus: &[f64],
+    w_minus: &[f64],
+    objective: f64,
+    nu: &[f64],
+    method: &'static str,
+) -> Certificate {
+    let d = problem.dim();
+    let mut a = vec![0.0; d];
+    crate::kernel::mat_t_vec_add(problem.x(), nu, &mut a);
+    let wmax = w_plus.iter().chain(w_minus).cloned().fold(0.0f64, f64::max);
+    let violation = (0..d)
+        .map(|j| (a[j] - w_plus[j]).max(-w_minus[j] - a[j]).max(0.0))
+        .fold(0.0f64, f64::max);
+    let dual_objective: f64 = problem.y().iter().zip(nu).map(|(a, b)| a * b).sum();
+    Certificate {
+        dual_violation: violation / wmax,
+        duality_gap: (objective - dual_objective).abs() / objective.max(f64::MIN_POSITIVE),
+        method,
+    }
+}
+
+fn weighted_objective(theta: &[f64], w_plus: &[f64], w_minus: &[f64]) -> f64 {
+    theta
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| {
+            if t >= 0.0 {
+                w_plus[i] * t
+            } else {
+                -w_minus[i] * t
+            }
+        })
+        .sum()
 }
 
 /// Settings of the linear programs (Clarabel).
@@ -61,6 +115,9 @@ pub struct LpSettings {
     pub tol: f64,
     /// Interior-point iterations (default 200).
     pub max_iter: u32,
+    /// Try the LASSO homotopy first (exact, a few passes over X per non-zero of the
+    /// solution), falling back to the LP on a degenerate path (default true).
+    pub homotopy: bool,
 }
 
 impl Default for LpSettings {
@@ -68,6 +125,7 @@ impl Default for LpSettings {
         LpSettings {
             tol: 1e-9,
             max_iter: 200,
+            homotopy: true,
         }
     }
 }
@@ -109,6 +167,30 @@ pub fn weighted_l1(
         }
     }
     check_positive("tol", settings.tol)?;
+    if settings.homotopy {
+        let (n, y_norm) = (problem.n_samples(), norm(problem.y()));
+        if let Some(h) = weighted_l1_homotopy(problem, w_plus, w_minus, 20 * n.max(10)) {
+            let objective = weighted_objective(&h.theta, w_plus, w_minus);
+            let cert = certificate(problem, w_plus, w_minus, objective, &h.nu, "homotopy");
+            let residual = residual_norm(problem, &h.theta);
+            if cert.dual_violation <= settings.tol
+                && cert.duality_gap <= settings.tol
+                && residual <= RANGE_RTOL * y_norm
+            {
+                return Ok(Interpolator {
+                    message: format!(
+                        "homotopy: {} breakpoints; dual violation {:.1e}, duality gap {:.1e}",
+                        h.breakpoints, cert.dual_violation, cert.duality_gap
+                    ),
+                    theta: h.theta,
+                    residual,
+                    objective,
+                    status: BaselineStatus::Solved,
+                    certificate: Some(cert),
+                });
+            }
+        }
+    }
     let x = problem.x();
     // Columns: p_1..p_d, m_1..m_d. Rows: n equalities, then 2d rows of -I.
     let mut colptr = Vec::with_capacity(2 * d + 1);
@@ -158,18 +240,13 @@ pub fn weighted_l1(
         }
         _ => BaselineStatus::Failed,
     };
-    let objective = theta
-        .iter()
-        .enumerate()
-        .map(|(i, &t)| {
-            if t >= 0.0 {
-                w_plus[i] * t
-            } else {
-                -w_minus[i] * t
-            }
-        })
-        .sum();
+    let objective = weighted_objective(&theta, w_plus, w_minus);
+    // Clarabel's multipliers of the equalities are -nu (A^T z + q = 0 with z free there).
+    let n = problem.n_samples();
+    let nu: Vec<f64> = sol.z[..n].iter().map(|z| -z).collect();
+    let cert = certificate(problem, w_plus, w_minus, objective, &nu, "lp");
     Ok(Interpolator {
+        certificate: Some(cert),
         residual: residual_norm(problem, &theta),
         theta,
         objective,
@@ -205,5 +282,6 @@ pub fn min_l2(problem: &Problem) -> Result<Interpolator> {
             problem.dim(),
             basis.distance_to_range
         ),
+        certificate: None,
     })
 }

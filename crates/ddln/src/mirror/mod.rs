@@ -19,6 +19,7 @@ pub mod closed_form;
 mod coordinate;
 pub mod discrete;
 pub mod entropy;
+mod homotopy;
 pub mod hyperbolic;
 pub mod li_conditions;
 mod map;
@@ -30,7 +31,9 @@ pub(crate) mod range;
 pub mod small_init;
 pub mod sweep;
 
-pub use baselines::{min_l1, min_l2, weighted_l1, BaselineStatus, Interpolator, LpSettings};
+pub use baselines::{
+    min_l1, min_l2, weighted_l1, BaselineStatus, Certificate, Interpolator, LpSettings,
+};
 pub use check::{mirror_check, MirrorCheck};
 pub use closed_form::{RedundantClosedForm, TwoLayerClosedForm};
 pub use discrete::{discrete_bias, DiscreteBias};
