@@ -756,3 +756,37 @@ fn readme_commands_run() {
     }
     assert!(ran >= 6, "only {ran} README commands found");
 }
+
+/// `ddln bias --no-baselines` gives the same prediction without the interpolators.
+#[test]
+fn bias_without_baselines() {
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "bias",
+            "--n",
+            "12",
+            "--d",
+            "30",
+            "--k",
+            "2",
+            "--depth",
+            "3",
+            "--scale",
+            "0.2",
+            "--zero-first",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let out = ddln(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let full = run(&[]);
+    let bare = run(&["--no-baselines"]);
+    assert_eq!(full["theta_inf"], bare["theta_inf"]);
+    assert!(bare.get("min_l1").is_none() && full["min_l1"]["certificate"]["method"] == "homotopy");
+}

@@ -35,6 +35,9 @@ pub struct BiasArgs {
     pub lp_tol: Option<f64>,
     #[arg(long, allow_hyphen_values = true, help = format!("An entry counts as non-zero when |theta_i| > this times max_i |theta_i| [default: {:e}]", SPARSITY_RTOL))]
     pub sparsity_tol: Option<f64>,
+    /// Skip the baselines (min-L1, min-L2, the small-init limit): the prediction only.
+    #[arg(long)]
+    pub no_baselines: bool,
     /// Write bias.json and the solutions (.npy) into this folder.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -71,18 +74,46 @@ pub fn run(args: &BiasArgs) -> Result<i32> {
         ..LpSettings::default()
     };
     let prediction = predict_model(&loaded.problem, loaded.model, &loaded.init, &settings)?;
+    let theta = &prediction.theta;
+    let d = loaded.problem.dim();
+    if args.no_baselines {
+        let result = json!({
+            "status": prediction.status,
+            "message": prediction.message,
+            "iterations": prediction.iterations,
+            "theta_inf": theta,
+            "entropy_value": prediction.entropy_value,
+            "residual": prediction.residual,
+            "relative_residual": prediction.relative_residual,
+            "model": loaded.model.name(),
+            "nonzeros": { "rtol": sparsity_tol, "theta_inf": nonzeros(theta, sparsity_tol) },
+            "settings": settings,
+            "config": config,
+        });
+        if let Some(staging) = staging {
+            io::write_npy(&staging.path().join("theta_inf.npy"), theta, &[d])?;
+            io::write_json(&staging.path().join("bias.json"), &result)?;
+            staging.publish()?;
+        }
+        if args.json {
+            exit::print_stdout(&serde_json::to_string_pretty(&result)?)?;
+        } else {
+            eprintln!(
+                "{:?} after {} Newton steps (residual {:.3e}); baselines skipped",
+                prediction.status, prediction.iterations, prediction.residual
+            );
+        }
+        return Ok(exit::for_prediction(prediction.status));
+    }
     let l1 = min_l1(&loaded.problem, &lp)?;
     let l2 = min_l2(&loaded.problem)?;
-    // The weighted-L1 small-init limit is derived for the deep model's entropy.
     // The weighted-L1 small-init limit is derived for the deep model under (A).
-    let d = loaded.problem.dim();
     let limit = match loaded.model {
         Model::Deep { depth } if assumption_a(&loaded.init, depth, d).holds => {
             Some(small_init_limit(&loaded.problem, &loaded.init, depth, &lp)?)
         }
         _ => None,
     };
-    let theta = &prediction.theta;
     let mut result = json!({
         "status": prediction.status,
         "message": prediction.message,
@@ -116,7 +147,6 @@ pub fn run(args: &BiasArgs) -> Result<i32> {
     }
     if let Some(staging) = staging {
         let dir = staging.path();
-        let d = loaded.problem.dim();
         io::write_npy(&dir.join("theta_inf.npy"), theta, &[d])?;
         io::write_npy(&dir.join("min_l1.npy"), &l1.theta, &[d])?;
         io::write_npy(&dir.join("min_l2.npy"), &l2.theta, &[d])?;
