@@ -13,8 +13,9 @@
 //! the dual box (`L >= 3`), then is halved until the residual norm or the dual objective
 //! improves (Armijo, constant 1e-4).
 
+use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::linalg::solvers::Solve;
-use faer::{Mat, Side};
+use faer::{Accum, Mat, MatRef, Side};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{check_positive, DdlnError, Result};
@@ -184,6 +185,36 @@ fn dual_objective<M: MirrorMap>(map: &M, nu: &[f64], yt: &[f64], xi: &[f64], the
     lin - conj
 }
 
+/// `Xt diag(m) Xt^T` (`r x r`) for the row-major `r x d` matrix `Xt`: one GEMM of the lower
+/// half, mirrored (the elementwise sum it replaces was 95% of a prediction at 400 x 4000).
+fn weighted_gram(xt: &[f64], r: usize, d: usize, m: &[f64]) -> Mat<f64> {
+    let scaled: Vec<f64> = xt
+        .chunks_exact(d)
+        .flat_map(|row| row.iter().zip(m).map(|(a, b)| a * b))
+        .collect();
+    // A row-major r x d matrix is the column-major d x r one: H = A^T B.
+    let a = MatRef::from_column_major_slice(xt, d, r);
+    let b = MatRef::from_column_major_slice(&scaled, d, r);
+    let mut h = Mat::<f64>::zeros(r, r);
+    triangular::matmul(
+        h.as_mut(),
+        BlockStructure::TriangularLower,
+        Accum::Replace,
+        a.transpose(),
+        BlockStructure::Rectangular,
+        b,
+        BlockStructure::Rectangular,
+        1.0,
+        crate::optim::linalg::gram_parallelism(r, d),
+    );
+    for i in 0..r {
+        for j in i + 1..r {
+            h[(i, j)] = h[(j, i)];
+        }
+    }
+    h
+}
+
 /// Solves `H z = rhs` for the SPD `H` by Cholesky, adding a growing ridge if needed.
 fn spd_solve(h: &Mat<f64>, rhs: &[f64]) -> Option<Vec<f64>> {
     let r = h.nrows();
@@ -305,11 +336,7 @@ pub(crate) fn predict_on<M: MirrorMap>(
             break;
         }
         iterations += 1;
-        let h = Mat::from_fn(r, r, |a, b| {
-            (0..d)
-                .map(|i| basis.xt[a * d + i] * m[i] * basis.xt[b * d + i])
-                .sum::<f64>()
-        });
+        let h = weighted_gram(&basis.xt, r, d, &m);
         let Some(dir) = spd_solve(&h, &res) else {
             status = PredictStatus::LineSearchFailed;
             message = format!("the Newton system could not be factored at iteration {iterations}");

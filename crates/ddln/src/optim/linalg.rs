@@ -111,7 +111,7 @@ pub(crate) fn lu_in_place(n: usize, a: &mut [f64], piv: &mut [usize]) -> bool {
 /// Threads for the `n x n` product `X diag(e) X^T`: all of the pool once the product is
 /// large enough (`n^2 d` above 5e7 multiply-adds) to amortize the fork (measured: at
 /// `n = 100, d = 1000` two threads are slower than one on a shared 2-core machine).
-fn gram_parallelism(n: usize, d: usize) -> Par {
+pub(crate) fn gram_parallelism(n: usize, d: usize) -> Par {
     if n * n * d >= 50_000_000 {
         Par::rayon(0)
     } else {
