@@ -1,13 +1,11 @@
-//! Heat maps (phase diagrams) as PNG and SVG: one cell per pair of grid values, a colour
+//! Heat maps (phase diagrams), saved as PNG and SVG by [`crate::plot::save`]: one cell per pair of grid values, a colour
 //! scale on the right (logarithmic when the values span decades).
-
-use std::path::Path;
 
 use anyhow::{anyhow, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::io;
+use crate::plot::Figure;
 
 /// A heat map over two grid axes.
 #[derive(Debug, Clone)]
@@ -78,31 +76,14 @@ impl HeatMap {
     }
 }
 
-/// Writes `stem.png` and `stem.svg` (each atomically).
-pub fn save(map: &HeatMap, stem: &Path) -> Result<()> {
-    crate::plot::register_font();
-    let size = (1000, 650);
-    let png = stem.with_extension("png");
-    let tmp = stem.with_file_name(format!(
-        ".{}.tmp{}.png",
-        stem.file_name().unwrap_or_default().to_string_lossy(),
-        std::process::id()
-    ));
+impl Figure for HeatMap {
+    const SIZE: (u32, u32) = (1000, 650);
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
     {
-        let root = BitMapBackend::new(&tmp, size).into_drawing_area();
-        draw(map, &root)?;
-        root.present()
-            .map_err(|e| anyhow!("cannot render {}: {e}", png.display()))?;
+        draw(self, root)
     }
-    std::fs::rename(&tmp, &png)?;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
-        draw(map, &root)?;
-        root.present()
-            .map_err(|e| anyhow!("cannot render svg: {e}"))?;
-    }
-    io::write_text(&stem.with_extension("svg"), &svg)
 }
 
 fn draw<DB: DrawingBackend>(map: &HeatMap, root: &DrawingArea<DB, Shift>) -> Result<()>

@@ -12,7 +12,7 @@ use crate::io;
 static FONT: Once = Once::new();
 const FONT_BYTES: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 
-pub(crate) fn register_font() {
+fn register_font() {
     FONT.call_once(|| {
         // The bundled font is valid by construction; a failure would show as missing text.
         let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT_BYTES);
@@ -122,10 +122,29 @@ pub enum Corner {
     LowerRight,
 }
 
+/// A figure that draws itself on any plotters backend.
+pub trait Figure {
+    /// Pixel size of the PNG (and of the SVG's view box).
+    const SIZE: (u32, u32);
+    /// Draws the figure on `root`.
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static;
+}
+
+impl Figure for Chart {
+    const SIZE: (u32, u32) = (900, 600);
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        draw(self, root)
+    }
+}
+
 /// Writes `stem.png` and `stem.svg` (each atomically).
-pub fn save(chart: &Chart, stem: &Path) -> Result<()> {
+pub fn save<F: Figure>(figure: &F, stem: &Path) -> Result<()> {
     register_font();
-    let size = (900, 600);
     let png = stem.with_extension("png");
     let tmp_png = stem.with_file_name(format!(
         ".{}.tmp{}.png",
@@ -133,16 +152,16 @@ pub fn save(chart: &Chart, stem: &Path) -> Result<()> {
         std::process::id()
     ));
     {
-        let root = BitMapBackend::new(&tmp_png, size).into_drawing_area();
-        draw(chart, &root)?;
+        let root = BitMapBackend::new(&tmp_png, F::SIZE).into_drawing_area();
+        figure.draw(&root)?;
         root.present()
             .map_err(|e| anyhow!("cannot render {}: {e}", png.display()))?;
     }
     std::fs::rename(&tmp_png, &png)?;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
-        draw(chart, &root)?;
+        let root = SVGBackend::with_string(&mut svg, F::SIZE).into_drawing_area();
+        figure.draw(&root)?;
         root.present()
             .map_err(|e| anyhow!("cannot render svg: {e}"))?;
     }

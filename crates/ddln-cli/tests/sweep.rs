@@ -63,6 +63,29 @@ fn log_lines(dir: &Path) -> usize {
         .unwrap_or(0)
 }
 
+/// A finished sweep of `FLOWS` with `seeds` seeds in a fresh folder: (scratch folder,
+/// config path, sweep folder).
+fn finished_sweep(name: &str, seeds: usize) -> (std::path::PathBuf, String, std::path::PathBuf) {
+    let dir = tmpdir(name);
+    let small = FLOWS.replace("seeds = 25", &format!("seeds = {seeds}"));
+    let config = write_config(&dir, "s.toml", &small);
+    let out_dir = dir.join("out");
+    let out = ddln(&[
+        "sweep",
+        "--config",
+        &config,
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (dir, config, out_dir)
+}
+
 #[test]
 fn killed_sweep_resumes_to_the_uninterrupted_table() {
     let dir = tmpdir("sweep-kill");
@@ -152,23 +175,8 @@ fn killed_sweep_resumes_to_the_uninterrupted_table() {
 
 #[test]
 fn refuses_other_configs_other_files_and_a_held_lock() {
-    let dir = tmpdir("sweep-refuse");
+    let (dir, config, out_dir) = finished_sweep("sweep-refuse", 1);
     let small = FLOWS.replace("seeds = 25", "seeds = 1");
-    let config = write_config(&dir, "a.toml", &small);
-    let out_dir = dir.join("out");
-    let out = ddln(&[
-        "sweep",
-        "--config",
-        &config,
-        "--out",
-        out_dir.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let table = std::fs::read(out_dir.join("table.csv")).unwrap();
 
     // Another config into the same folder: refused, the table untouched.
@@ -269,19 +277,7 @@ fn retry_failed_recomputes_only_the_failed_rows() {
 
 #[test]
 fn plots_heat_maps_and_curves_from_the_table() {
-    let dir = tmpdir("sweep-plot");
-    let small = FLOWS.replace("seeds = 25", "seeds = 2");
-    let config = write_config(&dir, "s.toml", &small);
-    let out_dir = dir.join("out");
-    let out = ddln(&[
-        "sweep",
-        "--config",
-        &config,
-        "--out",
-        out_dir.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert!(out.status.success());
+    let (_, _, out_dir) = finished_sweep("sweep-plot", 2);
     let d = out_dir.to_str().unwrap();
     let out = ddln(&[
         "plot", d, "--x", "scale", "--y", "depth", "--color", "dist_l1", "--task", "bias",

@@ -76,44 +76,6 @@ pub fn run(args: &BiasArgs) -> Result<i32> {
     let prediction = predict_model(&loaded.problem, loaded.model, &loaded.init, &settings)?;
     let theta = &prediction.theta;
     let d = loaded.problem.dim();
-    if args.no_baselines {
-        let result = json!({
-            "status": prediction.status,
-            "message": prediction.message,
-            "iterations": prediction.iterations,
-            "theta_inf": theta,
-            "entropy_value": prediction.entropy_value,
-            "residual": prediction.residual,
-            "relative_residual": prediction.relative_residual,
-            "model": loaded.model.name(),
-            "nonzeros": { "rtol": sparsity_tol, "theta_inf": nonzeros(theta, sparsity_tol) },
-            "settings": settings,
-            "config": config,
-        });
-        if let Some(staging) = staging {
-            io::write_npy(&staging.path().join("theta_inf.npy"), theta, &[d])?;
-            io::write_json(&staging.path().join("bias.json"), &result)?;
-            staging.publish()?;
-        }
-        if args.json {
-            exit::print_stdout(&serde_json::to_string_pretty(&result)?)?;
-        } else {
-            eprintln!(
-                "{:?} after {} Newton steps (residual {:.3e}); baselines skipped",
-                prediction.status, prediction.iterations, prediction.residual
-            );
-        }
-        return Ok(exit::for_prediction(prediction.status));
-    }
-    let l1 = min_l1(&loaded.problem, &lp)?;
-    let l2 = min_l2(&loaded.problem)?;
-    // The weighted-L1 small-init limit is derived for the deep model under (A).
-    let limit = match loaded.model {
-        Model::Deep { depth } if assumption_a(&loaded.init, depth, d).holds => {
-            Some(small_init_limit(&loaded.problem, &loaded.init, depth, &lp)?)
-        }
-        _ => None,
-    };
     let mut result = json!({
         "status": prediction.status,
         "message": prediction.message,
@@ -122,39 +84,58 @@ pub fn run(args: &BiasArgs) -> Result<i32> {
         "entropy_value": prediction.entropy_value,
         "residual": prediction.residual,
         "relative_residual": prediction.relative_residual,
-        "min_l1": l1,
-        "min_l2": l2,
         "model": loaded.model.name(),
-        "small_init_limit": limit,
-        "distances": {
+        "nonzeros": { "rtol": sparsity_tol, "theta_inf": nonzeros(theta, sparsity_tol) },
+        "settings": settings,
+        "config": config,
+    });
+    let mut arrays = vec![("theta_inf.npy", theta.clone())];
+    if let Some(star) = &loaded.theta_star {
+        result["theta_star"] = json!(star);
+        result["distances"] = json!({ "theta_inf_to_theta_star": distance(theta, star) });
+    }
+    if !args.no_baselines {
+        let l1 = min_l1(&loaded.problem, &lp)?;
+        let l2 = min_l2(&loaded.problem)?;
+        // The weighted-L1 small-init limit is derived for the deep model under (A).
+        let limit = match loaded.model {
+            Model::Deep { depth } if assumption_a(&loaded.init, depth, d).holds => {
+                Some(small_init_limit(&loaded.problem, &loaded.init, depth, &lp)?)
+            }
+            _ => None,
+        };
+        let distances = json!({
             "theta_inf_to_min_l1": distance(theta, &l1.theta),
             "theta_inf_to_min_l2": distance(theta, &l2.theta),
             "theta_inf_to_small_init_limit": limit.as_ref().map(|l| distance(theta, &l.solution.theta)),
             "min_l1_to_min_l2": distance(&l1.theta, &l2.theta),
-        },
-        "nonzeros": {
-            "rtol": sparsity_tol,
-            "theta_inf": nonzeros(theta, sparsity_tol),
-            "min_l1": nonzeros(&l1.theta, sparsity_tol),
-            "min_l2": nonzeros(&l2.theta, sparsity_tol),
-        },
-        "settings": settings,
-        "config": config,
-    });
-    if let Some(star) = &loaded.theta_star {
-        result["theta_star"] = json!(star);
-        result["distances"]["theta_inf_to_theta_star"] = json!(distance(theta, star));
+        });
+        for (key, value) in distances.as_object().into_iter().flatten() {
+            result["distances"][key] = value.clone();
+        }
+        result["nonzeros"]["min_l1"] = json!(nonzeros(&l1.theta, sparsity_tol));
+        result["nonzeros"]["min_l2"] = json!(nonzeros(&l2.theta, sparsity_tol));
+        arrays.push(("min_l1.npy", l1.theta.clone()));
+        arrays.push(("min_l2.npy", l2.theta.clone()));
+        result["min_l1"] = json!(l1);
+        result["min_l2"] = json!(l2);
+        result["small_init_limit"] = json!(limit);
     }
     if let Some(staging) = staging {
         let dir = staging.path();
-        io::write_npy(&dir.join("theta_inf.npy"), theta, &[d])?;
-        io::write_npy(&dir.join("min_l1.npy"), &l1.theta, &[d])?;
-        io::write_npy(&dir.join("min_l2.npy"), &l2.theta, &[d])?;
+        for (name, values) in &arrays {
+            io::write_npy(&dir.join(name), values, &[d])?;
+        }
         io::write_json(&dir.join("bias.json"), &result)?;
         staging.publish()?;
     }
     if args.json {
         exit::print_stdout(&serde_json::to_string_pretty(&result)?)?;
+    } else if args.no_baselines {
+        eprintln!(
+            "{:?} after {} Newton steps (residual {:.3e}); baselines skipped",
+            prediction.status, prediction.iterations, prediction.residual
+        );
     } else {
         eprintln!(
             "{:?} after {} Newton steps (residual {:.3e}); |theta_inf - min L1| = {:.3e}, |theta_inf - min L2| = {:.3e}; non-zeros: theta_inf {}, min-L1 {}, min-L2 {}",

@@ -9,7 +9,7 @@ use anyhow::{bail, Result};
 use clap::Args;
 use ddln_spec::sweep::table::CsvTable;
 
-use crate::heatmap::{self, HeatMap};
+use crate::heatmap::HeatMap;
 use crate::plot::{self, Chart, Series, PALETTE};
 
 /// Options of `ddln plot`.
@@ -78,7 +78,7 @@ pub fn run(args: &PlotArgs) -> Result<()> {
         }
         let c = table.column(color)?;
         let map = heat_map(&table, &rows, x, y, c, &task)?;
-        heatmap::save(&map, &stem)?;
+        plot::save(&map, &stem)?;
     } else {
         let by = args.by.as_deref().map(|b| table.column(b)).transpose()?;
         let chart = lines(&table, &rows, x, y, by, &task)?;
