@@ -269,7 +269,7 @@ pub fn run(args: &TrainArgs) -> Result<i32> {
         let Method::Descent(settings) = &config.train else {
             bail!("--resume continues a descent run; this config is a gradient-flow run");
         };
-        c.check(&loaded.problem, loaded.model, settings)?;
+        c.check(&loaded.problem, loaded.model, settings.steps)?;
     }
     let staging = Staging::begin(&args.out, "train")?;
     interrupt::install();

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use super::evaluate::{evaluate, Row};
+use super::evaluate::evaluate;
+use super::row::Row;
 use super::spec::Task;
 use super::{RunInfo, Session};
 

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 
-use super::evaluate::Row;
 use super::plan::Plan;
+use super::row::Row;
 use crate::io;
 
 /// The record of the config a folder holds.

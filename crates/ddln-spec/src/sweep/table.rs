@@ -14,8 +14,8 @@ use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::Type;
 use toml::Value;
 
-use super::evaluate::Row;
 use super::plan::Plan;
+use super::row::Row;
 use crate::io;
 
 /// The values of one column (`None`: empty cell).

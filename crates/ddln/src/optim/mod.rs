@@ -3,6 +3,7 @@
 //!
 //! Numerical outcomes are a [`Status`]; setup mistakes are a [`crate::DdlnError`].
 
+mod checkpoint;
 mod control;
 mod descent;
 mod dynamics;
@@ -22,7 +23,8 @@ mod settings;
 pub mod step_identity;
 pub mod tableau;
 
-pub use descent::{descent, resume_descent, DescentCheckpoint, DescentSettings};
+pub use checkpoint::DescentCheckpoint;
+pub use descent::{descent, resume_descent, DescentSettings};
 pub use dynamics::Dynamics;
 pub use flow::gradient_flow;
 pub use integrate::integrate;

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::descent::DescentCheckpoint;
+use super::checkpoint::DescentCheckpoint;
 use super::dynamics::Dynamics;
 use super::step_identity::StepIdentity;
 use super::tableau::RkMethod;
