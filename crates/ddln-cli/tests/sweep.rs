@@ -63,6 +63,26 @@ fn log_lines(dir: &Path) -> usize {
         .unwrap_or(0)
 }
 
+/// Runs `ddln [pre...] sweep --config config --out out --quiet` and asserts it succeeded.
+fn sweep_ok(pre: &[&str], config: &str, out: &Path) -> std::process::Output {
+    let mut args = pre.to_vec();
+    args.extend_from_slice(&[
+        "sweep",
+        "--config",
+        config,
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let done = ddln(&args);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    done
+}
+
 /// A finished sweep of `FLOWS` with `seeds` seeds in a fresh folder: (scratch folder,
 /// config path, sweep folder).
 fn finished_sweep(name: &str, seeds: usize) -> (std::path::PathBuf, String, std::path::PathBuf) {
@@ -70,19 +90,7 @@ fn finished_sweep(name: &str, seeds: usize) -> (std::path::PathBuf, String, std:
     let small = FLOWS.replace("seeds = 25", &format!("seeds = {seeds}"));
     let config = write_config(&dir, "s.toml", &small);
     let out_dir = dir.join("out");
-    let out = ddln(&[
-        "sweep",
-        "--config",
-        &config,
-        "--out",
-        out_dir.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    sweep_ok(&[], &config, &out_dir);
     (dir, config, out_dir)
 }
 
@@ -91,21 +99,7 @@ fn killed_sweep_resumes_to_the_uninterrupted_table() {
     let dir = tmpdir("sweep-kill");
     let config = write_config(&dir, "sweep.toml", FLOWS);
     let reference = dir.join("reference");
-    let out = ddln(&[
-        "--threads",
-        "1",
-        "sweep",
-        "--config",
-        &config,
-        "--out",
-        reference.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    sweep_ok(&["--threads", "1"], &config, &reference);
     let (header, rows) = table_without_wall(&reference);
     assert_eq!(rows.len(), 300);
     let status = header.iter().position(|h| h == "status").unwrap();
@@ -143,19 +137,7 @@ fn killed_sweep_resumes_to_the_uninterrupted_table() {
         "the table is written at the end"
     );
 
-    let out = ddln(&[
-        "sweep",
-        "--config",
-        &config,
-        "--out",
-        killed.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = sweep_ok(&[], &config, &killed);
     let said = String::from_utf8_lossy(&out.stderr);
     // The log may have had a partial last line, cut on reopening: at most one row less.
     let resumed: usize = said
