@@ -471,7 +471,7 @@ fn bias_predicts_where_the_flow_ends() {
         bias["nonzeros"]["min_l2"].as_u64().unwrap()
             >= bias["nonzeros"]["min_l1"].as_u64().unwrap()
     );
-    // An init violating (A) is an error naming the coordinates.
+    // Inits violating (A) are predicted; a tie at 0 is an error naming the coordinate.
     write_f64(&dir.join("X.npy"), &[1.0, 2.0, 3.0, 4.0], &[1, 4]);
     write_f64(&dir.join("y.npy"), &[1.0], &[1]);
     write_f64(
@@ -479,11 +479,16 @@ fn bias_predicts_where_the_flow_ends() {
         &[0.5, 0.1, 0.2, 0.3, 0.5, 0.7, 0.2, 0.9],
         &[2, 4],
     );
-    // Coordinates 0 and 2 of `tie.npy` are balanced (|u^1| = |u^2|): predicted. In
-    // `partial.npy` coordinate 0 ties two of three layers: refused, naming it.
+    // Coordinates 0 and 2 of `tie.npy` are balanced (|u^1| = |u^2|); in `partial.npy`
+    // coordinate 0 ties two of three layers; in `zero.npy` at 0.
     write_f64(
         &dir.join("partial.npy"),
         &[0.5, 0.1, 0.2, 0.3, 0.5, 0.7, 0.4, 0.9, 0.9, 0.8, 0.6, 0.5],
+        &[3, 4],
+    );
+    write_f64(
+        &dir.join("zero.npy"),
+        &[0.0, 0.1, 0.2, 0.3, 0.0, 0.7, 0.4, 0.9, 0.9, 0.8, 0.6, 0.5],
         &[3, 4],
     );
     let p = |f: &str| dir.join(f).to_string_lossy().into_owned();
@@ -501,10 +506,12 @@ fn bias_predicts_where_the_flow_ends() {
     let o = bias("tie.npy");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let o = bias("partial.npy");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = bias("zero.npy");
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("fails at coordinates [0] with a tie of fewer than all 3 layers"),
+        err.contains("coordinate 0 has several layers tied at |u| = 0"),
         "{err}"
     );
 }
@@ -553,6 +560,45 @@ fn entropy_values_and_plots() {
         text.contains(&format!("Q(theta_1) = {:.16e}", values[1])),
         "{text}"
     );
+    // The signed model u^2 - v^2 from u = v = alpha: Woodworth et al.'s closed form
+    // grad Q(theta) = asinh(theta / (2 alpha^2)) / 4, Q'' = 1 / (4 sqrt(theta^2 + 4 alpha^4)).
+    let alpha = 0.2f64;
+    write_f64(&dir.join("S0.npy"), &[alpha, alpha], &[2, 1]);
+    let o = ddln(&[
+        "entropy",
+        "--init",
+        &p("S0.npy"),
+        "--model",
+        "signed",
+        "--power",
+        "2",
+        "--theta",
+        &p("T.npy"),
+        "--json",
+        "--plot",
+        &p("signed-plots"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let grads: Vec<Vec<f64>> = serde_json::from_value(s["gradient"].clone()).unwrap();
+    let hess: Vec<Vec<f64>> = serde_json::from_value(s["hessian_diag"].clone()).unwrap();
+    for ((g, h), theta) in grads.iter().zip(&hess).zip([0.7f64, -0.2]) {
+        let beta = 2.0 * alpha * alpha;
+        let expected = (theta / beta).asinh() / 4.0;
+        assert!((g[0] - expected).abs() < 1e-13, "{} vs {expected}", g[0]);
+        let expected = 1.0 / (4.0 * (theta * theta + beta * beta).sqrt());
+        assert!(
+            (h[0] - expected).abs() < 1e-12 * expected,
+            "{} vs {expected}",
+            h[0]
+        );
+    }
+    assert!(dir.join("signed-plots/entropy_coordinate.png").is_file());
+    // The recipe is the deep model's; a power model without --power is refused.
+    let o = ddln(&["entropy", "--init", &p("S0.npy"), "--model", "signed"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("needs the power L"), "{err}");
 }
 
 /// `--summary-only` writes summary.json and nothing else, with the same numbers as a full

@@ -5,7 +5,7 @@ use ddln::{Loss, LossScaling, Model, Problem};
 use pyo3::prelude::*;
 
 use crate::convert::{real_array, shape_str};
-use crate::errors::{invalid, shape, Result};
+use crate::errors::{shape, Result};
 
 /// The data, the model and the init of a run, checked.
 pub struct Setup {
@@ -49,29 +49,7 @@ pub fn setup(
         &format!("a 2-D array (rows, {d}): {rows_meaning}"),
     )?;
     let rows = init.shape[0];
-    let model = match (model, power) {
-        ("deep", None) => Model::Deep { depth: rows },
-        ("deep", Some(_)) => {
-            return Err(invalid(
-                "power",
-                "applies to model='redundant' or 'signed' only; the deep model takes its depth L from the rows of init",
-            ))
-        }
-        ("redundant", Some(power)) => Model::Redundant { power },
-        ("signed", Some(power)) => Model::Signed { power },
-        ("redundant" | "signed", None) => {
-            return Err(invalid(
-                "power",
-                format!("model='{model}' needs the power L, e.g. power=3"),
-            ))
-        }
-        (other, _) => {
-            return Err(invalid(
-                "model",
-                format!("unknown model `{other}`; expected `deep`, `redundant` or `signed`"),
-            ))
-        }
-    };
+    let model = Model::from_name(model, rows, power)?;
     if rows != model.rows() || init.shape[1] != d {
         return Err(shape(
             "init",

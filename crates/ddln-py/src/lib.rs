@@ -9,7 +9,8 @@
 //! | `on_step`, Ctrl-C, progress bar          | `observe.rs` | `ddln::observe`           |
 //! | `ddln.data.gaussian`, `sparse_recovery`  | `data.rs`    | `ddln::recipes`           |
 //! | `ddln.init.scaled`                       | `init.rs`    | `ddln::recipes::InitRecipe` |
-//! | `ddln.implicit_bias`, `entropy`, `rich_to_kernel_sweep` | `mirror.rs` | `ddln::mirror` |
+//! | `ddln.implicit_bias`, `rich_to_kernel_sweep` | `mirror.rs` | `ddln::mirror` |
+//! | `ddln.entropy` | `entropy.rs` | `ddln::mirror::ModelMap` |
 //! | `ddln.mirror_check` | `check.rs` | `ddln::mirror::mirror_check` |
 //! | `gradient_flow(..., dynamics="reduced")` | `train.rs`   | `ddln::train` with `FlowSettings::dynamics` |
 //! | `ddln.sweep` (local and Ray backends)  | `sweep.rs`   | `ddln_spec::sweep`        |
@@ -20,6 +21,7 @@
 mod check;
 mod convert;
 mod data;
+mod entropy;
 mod errors;
 mod init;
 mod inputs;
@@ -50,9 +52,9 @@ fn _ddln(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(init::preset, m)?)?;
     // mirror.rs: the mirror map (implicit bias, entropy, mirror check, sweep).
     m.add_class::<mirror::PyPrediction>()?;
-    m.add_class::<mirror::PyEntropy>()?;
+    m.add_class::<entropy::PyEntropy>()?;
     m.add_function(wrap_pyfunction!(mirror::implicit_bias, m)?)?;
-    m.add_function(wrap_pyfunction!(mirror::entropy, m)?)?;
+    m.add_function(wrap_pyfunction!(entropy::entropy, m)?)?;
     m.add_function(wrap_pyfunction!(check::mirror_check, m)?)?;
     m.add_function(wrap_pyfunction!(mirror::rich_to_kernel_sweep, m)?)?;
     // saddles.rs: the saddle-to-saddle limit and small-init flows (python/ddln/saddles.py).

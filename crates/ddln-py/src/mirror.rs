@@ -1,6 +1,6 @@
 //! Bindings of `ddln::mirror`, the explicit mirror map of a deep diagonal network:
 //! `ddln.implicit_bias` (core `predict`, `min_l1`, `min_l2`, `small_init_limit`),
-//! `ddln.entropy` (core `Entropy`) and `ddln.rich_to_kernel_sweep` (core `rich_to_kernel_sweep`). The reduced integration
+//! and `ddln.rich_to_kernel_sweep` (core `rich_to_kernel_sweep`). The reduced integration
 //! mode is `gradient_flow(..., dynamics="reduced")` in `train.rs`.
 //!
 //! Numerical outcomes of the predictor and of the linear programs are status strings,
@@ -8,15 +8,15 @@
 //! `ddln.DdlnError` through `errors.rs`.
 
 use ddln::mirror::{
-    self, BaselineStatus, Entropy, Interpolator, LpSettings, MirrorCheck, PredictSettings,
-    PredictStatus, Prediction, SmallInitLimit,
+    self, BaselineStatus, Interpolator, LpSettings, MirrorCheck, PredictSettings, PredictStatus,
+    Prediction, SmallInitLimit,
 };
 use ddln::recipes::InitRecipe;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyFloat};
+use pyo3::types::PyDict;
 
-use crate::convert::{real_array, shape_str, to_numpy, RealArray};
-use crate::errors::{invalid, shape, Result};
+use crate::convert::{real_array, to_numpy};
+use crate::errors::{invalid, Result};
 use crate::init::init_shape;
 use crate::inputs::setup;
 use crate::vocab;
@@ -245,8 +245,8 @@ fn prediction(py: Python<'_>, p: Prediction, baselines: Option<Baselines>) -> Re
 ///     The squared-loss problem (any real dtype and layout).
 /// init : array_like (L, d), (2, d) or (1, d)
 ///     The deep model: the layers u^1(0), ..., u^L(0) (L >= 2); at every coordinate
-///     either one layer has the strictly smallest |u_i^k(0)| (assumption (A)) or all
-///     layers have the same magnitude (a balanced coordinate, e.g. the balanced init). The
+///     either one layer has the strictly smallest |u_i^k(0)| (assumption (A)) or several
+///     tie for it (some layers, or all: the balanced init), at a nonzero magnitude. The
 ///     signed model: rows u(0), v(0); the redundant model: the row u(0) (any signs; a
 ///     coordinate needs one nonzero entry).
 /// tol : float
@@ -379,179 +379,6 @@ fn interruptible<T: Send + 'static>(
             }
         }
     }
-}
-
-/// Points of a 1-D `(d,)` array or a batch `(m, d)`: the entries and `Some(m)` for a batch.
-fn points(obj: &Bound<'_, PyAny>, field: &str, d: usize) -> Result<(Vec<f64>, Option<usize>)> {
-    let RealArray { data, shape: s } = real_array(obj, field)?;
-    match s.as_slice() {
-        [n] if *n == d => Ok((data, None)),
-        [m, n] if *n == d => Ok((data, Some(*m))),
-        _ => Err(shape(
-            field,
-            format!("a 1-D array of length d = {d} or a 2-D array (m, {d})"),
-            format!("shape {}", shape_str(&s)),
-        )),
-    }
-}
-
-/// The entropy (mirror potential) Q of a DDLN init satisfying assumption (A).
-///
-/// Coordinate-wise, with v = phi^{-1}(theta) the minimal layer and
-/// F_i(v) = int_{v0_i}^v dw / P_i(w) (docs/math.md sections 4-5):
-///
-///     grad Q_i(theta) = F_i(v)                      (= xi_i(t) along gradient flow)
-///     Q_i(theta)      = theta F_i(v) - (v^2 - v0_i^2) / 2     (Q(theta(0)) = 0)
-///     Q_i''(theta)    = 1 / M_ii(v)
-///     Psi_i(xi)       = (grad Q_i)^{-1}(xi)
-///
-/// For L >= 3, grad Q_i is bounded: xi_i ranges over the open interval
-/// `dual_box[i] = (F_i(-inf), F_i(+inf))` (ordered); psi is NaN outside it. For L = 2
-/// the box is the whole line. Every method takes one point (d,) or a batch (m, d).
-///
-/// Attributes
-/// ----------
-/// depth : int
-///     L.
-/// dim : int
-///     d.
-/// dual_box : ndarray (d, 2)
-///     Per coordinate, the open interval (lo_i, hi_i) of admissible xi_i (infinite for L = 2).
-/// quadrature_error_estimate : float
-///     Largest estimated relative error of the quadrature behind F.
-#[pyclass(frozen, module = "ddln", name = "Entropy")]
-pub struct PyEntropy {
-    inner: Entropy,
-}
-
-impl PyEntropy {
-    /// Applies `f` to each point of a `(d,)` or `(m, d)` array, writing `d` values per point.
-    fn map_points<'py>(
-        &self,
-        py: Python<'py>,
-        obj: &Bound<'py, PyAny>,
-        field: &str,
-        f: impl Fn(&Entropy, &[f64], &mut [f64]) + Send + Sync,
-    ) -> Result<Bound<'py, PyAny>> {
-        let d = self.inner.dim();
-        let (data, batch) = points(obj, field, d)?;
-        let entropy = &self.inner;
-        let out = py.detach(|| {
-            let mut out = vec![0.0; data.len()];
-            for (x, o) in data.chunks(d).zip(out.chunks_mut(d)) {
-                f(entropy, x, o);
-            }
-            out
-        });
-        match batch {
-            Some(m) => to_numpy(py, out, &[m, d]),
-            None => to_numpy(py, out, &[d]),
-        }
-    }
-}
-
-#[pymethods]
-impl PyEntropy {
-    /// Q(theta) = sum_i Q_i(theta_i): a float for theta of shape (d,), an ndarray (m,)
-    /// for a batch (m, d). Zero at the init's theta.
-    fn value<'py>(&self, py: Python<'py>, theta: &Bound<'py, PyAny>) -> Result<Py<PyAny>> {
-        let d = self.inner.dim();
-        let (data, batch) = points(theta, "theta", d)?;
-        let entropy = &self.inner;
-        let values: Vec<f64> = py.detach(|| data.chunks(d).map(|t| entropy.value(t)).collect());
-        Ok(match batch {
-            Some(m) => to_numpy(py, values, &[m])?.unbind(),
-            None => PyFloat::new(py, values[0]).into_any().unbind(),
-        })
-    }
-
-    /// grad Q(theta) = F(phi^{-1}(theta)): shape (d,) or (m, d) like theta.
-    fn gradient<'py>(
-        &self,
-        py: Python<'py>,
-        theta: &Bound<'py, PyAny>,
-    ) -> Result<Bound<'py, PyAny>> {
-        self.map_points(py, theta, "theta", |e, t, o| e.gradient(t, o))
-    }
-
-    /// The diagonal of the Hessian of Q, Q_i''(theta_i) = 1 / M_ii: shape (d,) or (m, d).
-    fn hessian_diag<'py>(
-        &self,
-        py: Python<'py>,
-        theta: &Bound<'py, PyAny>,
-    ) -> Result<Bound<'py, PyAny>> {
-        self.map_points(py, theta, "theta", |e, t, o| e.hessian_diag(t, o))
-    }
-
-    /// theta = Psi(xi) = (grad Q)^{-1}(xi): shape (d,) or (m, d); NaN where xi_i is not
-    /// inside the open dual box (L >= 3).
-    fn psi<'py>(&self, py: Python<'py>, xi: &Bound<'py, PyAny>) -> Result<Bound<'py, PyAny>> {
-        self.map_points(py, xi, "xi", |e, x, o| e.psi(x, o))
-    }
-
-    /// The open dual box (lo_i, hi_i) per coordinate, shape (d, 2).
-    #[getter]
-    fn dual_box<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyAny>> {
-        let boxes = self.inner.dual_box();
-        let d = boxes.len();
-        let flat = boxes.into_iter().flat_map(|(lo, hi)| [lo, hi]).collect();
-        to_numpy(py, flat, &[d, 2])
-    }
-
-    /// Number of layers L.
-    #[getter]
-    fn depth(&self) -> usize {
-        self.inner.depth()
-    }
-
-    /// Number of coordinates d.
-    #[getter]
-    fn dim(&self) -> usize {
-        self.inner.dim()
-    }
-
-    /// Largest estimated relative error of the quadrature tables behind F.
-    #[getter]
-    fn quadrature_error_estimate(&self) -> f64 {
-        self.inner.quadrature_error_estimate()
-    }
-
-    fn __repr__(&self) -> String {
-        format!(
-            "Entropy(depth={}, dim={})",
-            self.inner.depth(),
-            self.inner.dim()
-        )
-    }
-}
-
-/// The entropy Q of the init `init` (L, d): the mirror potential of gradient flow
-/// started there (docs/math.md section 5).
-///
-/// Parameters
-/// ----------
-/// init : array_like (L, d)
-///     The layers at t = 0 (L >= 2), satisfying assumption (A): at every coordinate one
-///     layer has the strictly smallest |u_i^k(0)|.
-///
-/// Returns
-/// -------
-/// Entropy
-///     Q.value(theta), Q.gradient(theta), Q.hessian_diag(theta), Q.psi(xi), Q.dual_box.
-///
-/// Raises
-/// ------
-/// ValueError (ddln.DdlnError)
-///     An init violating assumption (A) (the message names the coordinates), a wrong
-///     shape, NaN/inf entries.
-#[pyfunction]
-pub fn entropy(init: &Bound<'_, PyAny>) -> Result<PyEntropy> {
-    let init = real_array(init, "init")?;
-    init.expect_ndim("init", 2, "a 2-D array (L layers, d coordinates)")?;
-    let (depth, d) = (init.shape[0], init.shape[1]);
-    Ok(PyEntropy {
-        inner: Entropy::new(&init.data, depth, d)?,
-    })
 }
 
 /// The mirror check as a dict (see [`mirror_check`]).

@@ -72,7 +72,7 @@ def test_psi_inverts_the_gradient_and_batches():
     depth, d = 4, 6
     U0 = _init(depth, d, 0.5, True, seed=3)
     Q = ddln.entropy(U0)
-    assert (Q.depth, Q.dim) == (depth, d) and repr(Q) == "Entropy(depth=4, dim=6)"
+    assert (Q.depth, Q.dim) == (depth, d) and repr(Q) == 'Entropy(model="deep", depth=4, dim=6)'
     assert Q.quadrature_error_estimate < 1e-12
     thetas = np.random.default_rng(1).normal(size=(7, d))
     xi = Q.gradient(thetas)
@@ -290,10 +290,13 @@ def test_tie_in_the_init_names_the_coordinates():
     U0[1, 2] = 0.0  # coordinate 2: layers 1 and 2 both zero
     U0[2, 4] = 0.0  # coordinate 4: layers 1 and 3 both zero
     X, y = ddln.data.gaussian(3, 6, seed=0)
-    for call in (lambda: ddln.entropy(U0), lambda: ddln.implicit_bias(X, y, U0),
-                 lambda: ddln.gradient_flow(X, y, U0, dynamics="reduced"),
+    for call in (lambda: ddln.gradient_flow(X, y, U0, dynamics="reduced"),
                  lambda: ddln.gradient_flow(X, y, U0, mirror_check=True)):
         with pytest.raises(ddln.DdlnError, match=r"assumption \(A\) fails at coordinates \[2, 4\]"):
+            call()
+    # The mirror map exists at a tie of nonzero layers, not at a tie at 0 (theta stays 0).
+    for call in (lambda: ddln.entropy(U0), lambda: ddln.implicit_bias(X, y, U0)):
+        with pytest.raises(ddln.DdlnError, match=r"coordinate 2 has several layers tied at \|u\| = 0"):
             call()
 
 

@@ -109,12 +109,53 @@ fn balanced_deep_predictions_match_long_flows() {
     }
 }
 
-/// A tie of fewer than all layers is refused with the coordinates named.
+/// Ties of `1 < m < L` minimal layers (2 of 3, 2 of 4, 3 of 4, 2 and 3 of 5, mixed signs),
+/// mixed with coordinates where (A) holds and balanced ones: the predicted limit against
+/// a long layer flow, 1e-8 relative. theta keeps the sign of the product at a tied
+/// coordinate, so `y = X theta*` with `theta*` of those signs.
 #[test]
-fn partial_ties_are_refused() {
+fn partial_tie_predictions_match_long_flows() {
+    let (n, d) = (5, 10);
+    let x = common::random_problem(n, d, 17).x().to_vec();
+    for (depth, m) in [(3, 2), (4, 2), (4, 3), (5, 2), (5, 3)] {
+        let base = common::random_init(depth, d, 0.5, 70 + (depth * m) as u64);
+        // Coordinates 0, 3, 6, 9 tie their first m layers at |u^1| (the others above
+        // it); coordinate 1 is balanced when m is 3; the others are as drawn.
+        let init: Vec<f64> = (0..depth * d)
+            .map(|k| {
+                let (j, i) = (k / d, k % d);
+                let w = base[i].abs();
+                let floor = w + 0.2 + 0.1 * j as f64;
+                let sign = base[k].signum();
+                if (i % 3 == 0 && j < m) || (i == 1 && m == 3) {
+                    sign * w
+                } else if i % 3 == 0 {
+                    sign * base[k].abs().max(floor)
+                } else {
+                    base[k]
+                }
+            })
+            .collect();
+        let sign = |i: usize| {
+            (0..depth)
+                .map(|j| init[j * d + i].signum())
+                .product::<f64>()
+        };
+        let star: Vec<f64> = (0..d).map(|i| sign(i) * (0.4 + 0.1 * i as f64)).collect();
+        let y: Vec<f64> = (0..n)
+            .map(|r| ddln::vector::dot(&x[r * d..(r + 1) * d], &star))
+            .collect();
+        let problem = Problem::new(x.clone(), n, d, y, ddln::Loss::Square).unwrap();
+        check(&problem, Model::deep(depth), &init, 1e-8);
+    }
+}
+
+/// A tie at 0 is refused with the coordinate named (theta stays 0 there).
+#[test]
+fn ties_at_zero_are_refused() {
     let problem = common::random_problem(3, 2, 1);
-    let init = [0.3, 0.5, -0.3, 0.7, 0.9, 0.2]; // coordinate 0: layers 1, 2 tie at 0.3 < 0.9
+    let init = [0.0, 0.5, 0.0, 0.7, 0.9, 0.2]; // coordinate 0: layers 1, 2 tie at 0
     let err =
         predict_model(&problem, Model::deep(3), &init, &PredictSettings::default()).unwrap_err();
-    assert!(err.to_string().contains("coordinates [0]"), "{err}");
+    assert!(err.to_string().contains("coordinate 0"), "{err}");
 }

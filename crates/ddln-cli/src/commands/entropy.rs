@@ -1,12 +1,14 @@
-//! `ddln entropy`: the entropy Q of an init (the mirror map of Theorem 1, explicit):
-//! values, gradients and Hessian diagonals at given points, and plots of its shape.
+//! `ddln entropy`: the entropy Q of an init (the mirror map of Theorem 1, explicit, and
+//! of the literature's models): values, gradients and Hessian diagonals at given points,
+//! and plots of its shape.
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Args;
-use ddln::mirror::Entropy;
+use ddln::mirror::{Entropy, MirrorMap, ModelMap};
 use ddln::recipes::{InitRecipe, InitShape};
+use ddln::Model;
 use serde_json::json;
 
 use crate::exit;
@@ -18,9 +20,17 @@ use crate::plot::{self, Chart, Series, PALETTE};
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
 pub struct EntropyArgs {
-    /// Initial layers, an (L, d) .npy file (row j = u^j(0)); must satisfy assumption (A).
+    /// Initial layers, a (rows, d) .npy file: row j = u^j(0) for the deep model (a unique
+    /// minimal layer, or ties at a nonzero magnitude), u(0) and v(0) for `signed`, u(0)
+    /// for `redundant`.
     #[arg(long)]
     pub init: Option<PathBuf>,
+    /// Parameterization of --init: `deep`, `redundant` (u^L) or `signed` (u^L - v^L) [default: deep].
+    #[arg(long, default_value = "deep")]
+    pub model: String,
+    /// Power L of the redundant and signed models [default: none; required for them].
+    #[arg(long)]
+    pub power: Option<usize>,
     /// Without --init: recipe depth L.
     #[arg(long, default_value_t = 3)]
     pub depth: usize,
@@ -71,12 +81,21 @@ pub fn run(args: &EntropyArgs) -> Result<()> {
             (recipe.draw(args.d)?, args.depth, args.d)
         }
     };
-    if depth < 2 {
-        bail!("invalid value for `depth`: must be >= 2 (the init has {depth} row)");
+    if args.init.is_none() && (args.model != "deep" || args.power.is_some()) {
+        bail!("invalid value for `model`: the recipe init is the deep model's; pass --init for the {} model", args.model);
     }
-    ddln::error::check_finite("init", &init)?;
-    let entropy = Entropy::new(&init, depth, d)?;
-    let mut result = json!({"depth": depth, "dim": d, "dual_box": entropy.dual_box()});
+    let model = Model::from_name(&args.model, depth, args.power)?;
+    if depth != model.rows() {
+        bail!(
+            "shape mismatch in `init`: the {} model needs {} row(s), got {depth}",
+            args.model,
+            model.rows()
+        );
+    }
+    let map = ModelMap::new(model, &init, d)?;
+    let dual_box: Vec<(f64, f64)> = (0..d).map(|i| map.box_i(i)).collect();
+    let mut result =
+        json!({"model": args.model, "depth": model.depth(), "dim": d, "dual_box": dual_box});
     if let Some(path) = &args.theta {
         let a = io::read_npy(path, "theta")?;
         let ok = matches!(a.shape.as_slice(), [c] if *c == d)
@@ -91,13 +110,12 @@ pub fn run(args: &EntropyArgs) -> Result<()> {
         ddln::error::check_finite("theta", &a.data)?;
         let (mut values, mut grads, mut hess) = (Vec::new(), Vec::new(), Vec::new());
         for point in a.data.chunks(d) {
-            let mut g = vec![0.0; d];
-            let mut h = vec![0.0; d];
-            entropy.gradient(point, &mut g);
-            entropy.hessian_diag(point, &mut h);
-            values.push(entropy.value(point));
-            grads.push(g);
-            hess.push(h);
+            let at = |f: &dyn Fn(usize, f64) -> f64| -> Vec<f64> {
+                point.iter().enumerate().map(|(i, &t)| f(i, t)).collect()
+            };
+            values.push(at(&|i, t| map.value_i(i, t)).iter().sum::<f64>());
+            grads.push(at(&|i, t| map.gradient_i(i, t)));
+            hess.push(at(&|i, t| map.hessian_i(i, t)));
         }
         if !args.json {
             for (k, v) in values.iter().enumerate() {
@@ -121,7 +139,7 @@ pub fn run(args: &EntropyArgs) -> Result<()> {
         }
         let staging = Staging::begin(out, "entropy")?;
         let dir = staging.path();
-        plot_coordinate(&entropy, &init, depth, d, args, dir)?;
+        plot_coordinate(&map, model.depth(), args, dir)?;
         plot_depths(args.scale, args.range, dir)?;
         staging.publish()?;
         result["plots"] = json!([
@@ -145,17 +163,19 @@ fn grid(center: f64, half: f64, m: usize) -> Vec<f64> {
 
 /// Q_i of the given init around theta_i(0), with |.| and (.)^2 scaled to the same end values.
 fn plot_coordinate(
-    entropy: &Entropy,
-    init: &[f64],
+    map: &ModelMap,
     depth: usize,
-    d: usize,
     args: &EntropyArgs,
     dir: &std::path::Path,
 ) -> Result<()> {
     let i = args.coordinate;
-    let theta0: f64 = (0..depth).map(|j| init[j * d + i]).product();
-    let xs = grid(theta0, args.range, 400);
-    let q: Vec<f64> = xs.iter().map(|&t| entropy.value_i(i, t)).collect();
+    let theta0 = map.psi_i(i, 0.0).0;
+    // Where the sign of theta is conserved Q is +inf on the other side: drawn as a gap.
+    let xs: Vec<f64> = grid(theta0, args.range, 400)
+        .into_iter()
+        .filter(|&t| map.value_i(i, t).is_finite())
+        .collect();
+    let q: Vec<f64> = xs.iter().map(|&t| map.value_i(i, t)).collect();
     let end = q
         .first()
         .copied()

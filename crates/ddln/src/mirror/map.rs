@@ -19,6 +19,72 @@ pub trait MirrorMap {
     fn conjugate_i(&self, i: usize, xi: f64, theta: f64) -> f64 {
         xi * theta - self.value_i(i, theta)
     }
+    /// `grad Q_i(theta) = Psi_i^{-1}(theta)`: by default a safeguarded Newton inversion
+    /// of `Psi_i` inside the box (which holds 0); NaN when `theta` is not in the range of
+    /// `Psi_i` (e.g. of the wrong sign where the sign is conserved).
+    fn gradient_i(&self, i: usize, theta: f64) -> f64 {
+        invert_psi(self, i, theta)
+    }
+    /// `Q_i''(theta) = 1 / Psi_i'(grad Q_i(theta))`.
+    fn hessian_i(&self, i: usize, theta: f64) -> f64 {
+        1.0 / self.psi_i(i, self.gradient_i(i, theta)).1
+    }
+}
+
+/// `xi` with `Psi_i(xi) = theta`: an open end of the box is first replaced by a point
+/// where `Psi_i` passes `theta`, then Newton steps that stay in the bracket, else
+/// bisection.
+fn invert_psi<M: MirrorMap + ?Sized>(map: &M, i: usize, theta: f64) -> f64 {
+    let (mut lo, mut hi) = map.box_i(i);
+    let passes = |xi: f64, above: bool| {
+        let t = map.psi_i(i, xi).0;
+        if above {
+            t >= theta
+        } else {
+            t <= theta
+        }
+    };
+    let mut reach = 1.0;
+    while lo.is_infinite() {
+        if passes(-reach, false) || reach > 1e300 {
+            lo = -reach;
+        }
+        reach *= 2.0;
+    }
+    reach = 1.0;
+    while hi.is_infinite() {
+        if passes(reach, true) || reach > 1e300 {
+            hi = reach;
+        }
+        reach *= 2.0;
+    }
+    let (t_lo, t_hi) = (map.psi_i(i, lo).0, map.psi_i(i, hi).0);
+    if (t_lo.is_finite() && theta < t_lo) || (t_hi.is_finite() && theta > t_hi) {
+        return f64::NAN;
+    }
+    let mut x = 0.0;
+    for _ in 0..400 {
+        let (t, slope) = map.psi_i(i, x);
+        if t == theta {
+            return x;
+        }
+        if t.is_finite() && t < theta {
+            lo = x;
+        } else {
+            hi = x;
+        }
+        let newton = x - (t - theta) / slope;
+        let next = if t.is_finite() && newton > lo && newton < hi {
+            newton
+        } else {
+            0.5 * (lo + hi)
+        };
+        if next == x || hi - lo <= 2.0 * f64::EPSILON * x.abs() {
+            return next;
+        }
+        x = next;
+    }
+    x
 }
 
 impl MirrorMap for Entropy {
@@ -34,5 +100,11 @@ impl MirrorMap for Entropy {
     }
     fn value_i(&self, i: usize, theta: f64) -> f64 {
         Entropy::value_i(self, i, theta)
+    }
+    fn gradient_i(&self, i: usize, theta: f64) -> f64 {
+        Entropy::gradient_i(self, i, theta)
+    }
+    fn hessian_i(&self, i: usize, theta: f64) -> f64 {
+        Entropy::hessian_i(self, i, theta)
     }
 }

@@ -30,6 +30,7 @@ mod quadrature;
 pub(crate) mod range;
 pub mod small_init;
 pub mod sweep;
+pub mod tied;
 
 pub use baselines::{
     min_l1, min_l2, weighted_l1, BaselineStatus, Certificate, Interpolator, LpSettings,
@@ -41,8 +42,9 @@ pub use entropy::Entropy;
 pub use hyperbolic::Hyperbolic;
 pub use li_conditions::{li_conditions, LiReport};
 pub use map::MirrorMap;
-pub use model_map::{predict_model, ModelMap};
+pub use model_map::{predict_model, ModelMap, Part};
 pub use power::PowerMap;
 pub use predict::{predict, predict_with, PredictSettings, PredictStatus, Prediction};
 pub use small_init::{small_init_limit, small_init_weights, SmallInitLimit};
 pub use sweep::{rich_to_kernel_sweep, Sweep, SweepPoint};
+pub use tied::TiedMap;

@@ -1,9 +1,9 @@
 //! The mirror map of any model's gradient flow: the deep model's entropy ([`Entropy`],
 //! at coordinates where assumption (A) holds), the closed form of its balanced
-//! coordinates (every layer of the same magnitude: [`PowerMap::balanced`]), or the power
-//! models' closed form ([`PowerMap`]).
+//! coordinates (every layer of the same magnitude: [`PowerMap::balanced`]), its partial
+//! ties ([`TiedMap`]), or the power models' closed form ([`PowerMap`]).
 
-use crate::error::{DdlnError, Result};
+use crate::error::Result;
 use crate::param::Model;
 use crate::problem::Problem;
 use crate::theory::assumption_a;
@@ -12,6 +12,7 @@ use super::entropy::Entropy;
 use super::map::MirrorMap;
 use super::power::PowerMap;
 use super::predict::{predict_with, PredictSettings, Prediction};
+use super::tied::TiedMap;
 
 /// The mirror map of a model from its init.
 #[derive(Debug, Clone)]
@@ -20,16 +21,29 @@ pub enum ModelMap {
     Deep(Entropy),
     /// `theta = u^L - v^L` or `theta = u^L`.
     Power(PowerMap),
-    /// The deep model with some balanced coordinates: `which[i] = (balanced, index)`
-    /// into `entropy` (the coordinates under (A)) or `balanced`. (All balanced: `Power`.)
+    /// The deep model where (A) fails at some coordinates: each coordinate lives in one
+    /// of the parts (`which[i] = (part, index in it)`).
     Mixed {
         /// The coordinates where (A) holds.
-        entropy: Entropy,
-        /// The balanced coordinates.
-        balanced: PowerMap,
+        entropy: Option<Entropy>,
+        /// The balanced coordinates (all layers of one magnitude).
+        balanced: Option<PowerMap>,
+        /// The coordinates with a tie of `1 < m < L` minimal layers.
+        tied: Option<TiedMap>,
         /// Where coordinate `i` lives.
-        which: Vec<(bool, usize)>,
+        which: Vec<(Part, usize)>,
     },
+}
+
+/// The part of a [`ModelMap::Mixed`] that holds a coordinate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// A unique minimal layer: the entropy of section 5.
+    Entropy,
+    /// Every layer of the same magnitude.
+    Balanced,
+    /// `1 < m < L` layers tied for the minimal magnitude.
+    Tied,
 }
 
 impl ModelMap {
@@ -47,65 +61,79 @@ impl ModelMap {
             _ => Ok(ModelMap::Power(PowerMap::new(model, init, d)?)),
         }
     }
-}
 
-impl ModelMap {
-    /// Applies `f` to the part of a mixed map that holds coordinate `i`, at its index.
+    /// Applies `f` to the part of the map that holds coordinate `i`, at its index.
     fn part<T>(&self, i: usize, f: impl Fn(&dyn MirrorMap, usize) -> T) -> T {
         match self {
             ModelMap::Mixed {
                 entropy,
                 balanced,
+                tied,
                 which,
-            } => match which[i] {
-                (true, j) => f(balanced, j),
-                (false, j) => f(entropy, j),
-            },
+            } => {
+                let (part, j) = which[i];
+                // A coordinate is only ever assigned to a part that exists.
+                let map: &dyn MirrorMap = match part {
+                    Part::Entropy => entropy.as_ref().expect("entropy part"),
+                    Part::Balanced => balanced.as_ref().expect("balanced part"),
+                    Part::Tied => tied.as_ref().expect("tied part"),
+                };
+                f(map, j)
+            }
             ModelMap::Deep(m) => f(m, i),
             ModelMap::Power(m) => f(m, i),
         }
     }
 }
 
-/// The deep model's map when (A) fails at `ties`: each of those coordinates must be
-/// balanced (all layers of one magnitude); ties of fewer layers are refused.
+/// The deep model's map when (A) fails at `ties`: balanced coordinates (all layers of one
+/// magnitude) by the power map, partial ties by [`TiedMap`], the rest by the entropy.
 fn deep_with_ties(init: &[f64], depth: usize, d: usize, ties: &[usize]) -> Result<ModelMap> {
     let entry = |j: usize, i: usize| init[j * d + i];
-    let partial: Vec<usize> = ties
-        .iter()
-        .copied()
-        .filter(|&i| (1..depth).any(|j| entry(j, i).abs() != entry(0, i).abs()))
-        .collect();
-    if !partial.is_empty() {
-        return Err(DdlnError::invalid(
-            "init",
-            format!(
-                "assumption (A) fails at coordinates {partial:?} with a tie of fewer than all {depth} layers: the predictor handles a unique minimal layer or a balanced coordinate (all layers of equal magnitude); perturb the init there"
-            ),
-        ));
-    }
     let mut which = Vec::with_capacity(d);
     let (mut free, mut signs, mut magnitudes) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut tied_at, mut tied_layers) = (Vec::new(), Vec::new());
     for i in 0..d {
-        if ties.contains(&i) {
-            which.push((true, signs.len()));
+        if !ties.contains(&i) {
+            which.push((Part::Entropy, free.len()));
+            free.push(i);
+        } else if (1..depth).all(|j| entry(j, i).abs() == entry(0, i).abs()) {
+            which.push((Part::Balanced, signs.len()));
             signs.push((0..depth).map(|j| entry(j, i).signum()).product());
             magnitudes.push(entry(0, i).abs());
         } else {
-            which.push((false, free.len()));
-            free.push(i);
+            which.push((Part::Tied, tied_at.len()));
+            tied_at.push(i);
+            tied_layers.push((0..depth).map(|j| entry(j, i)).collect::<Vec<f64>>());
         }
     }
-    let balanced = PowerMap::balanced(depth, &signs, &magnitudes)?;
-    if free.is_empty() {
-        return Ok(ModelMap::Power(balanced));
+    let balanced = if signs.is_empty() {
+        None
+    } else {
+        Some(PowerMap::balanced(depth, &signs, &magnitudes)?)
+    };
+    if free.is_empty() && tied_at.is_empty() {
+        return Ok(ModelMap::Power(
+            balanced.expect("every coordinate balanced"),
+        ));
     }
-    let sub: Vec<f64> = (0..depth)
-        .flat_map(|j| free.iter().map(move |&i| entry(j, i)))
-        .collect();
+    let tied = if tied_at.is_empty() {
+        None
+    } else {
+        Some(TiedMap::new(&tied_at, &tied_layers)?)
+    };
+    let entropy = if free.is_empty() {
+        None
+    } else {
+        let sub: Vec<f64> = (0..depth)
+            .flat_map(|j| free.iter().map(move |&i| entry(j, i)))
+            .collect();
+        Some(Entropy::new(&sub, depth, free.len())?)
+    };
     Ok(ModelMap::Mixed {
-        entropy: Entropy::new(&sub, depth, free.len())?,
+        entropy,
         balanced,
+        tied,
         which,
     })
 }
@@ -119,31 +147,41 @@ impl MirrorMap for ModelMap {
         }
     }
     fn psi_i(&self, i: usize, xi: f64) -> (f64, f64) {
-        match self {
-            ModelMap::Deep(m) => MirrorMap::psi_i(m, i, xi),
-            ModelMap::Power(m) => m.psi_i(i, xi),
-            ModelMap::Mixed { .. } => self.part(i, |m, j| m.psi_i(j, xi)),
-        }
+        self.part(i, |m, j| m.psi_i(j, xi))
     }
     fn box_i(&self, i: usize) -> (f64, f64) {
-        match self {
-            ModelMap::Deep(m) => m.box_i(i),
-            ModelMap::Power(m) => m.box_i(i),
-            ModelMap::Mixed { .. } => self.part(i, |m, j| m.box_i(j)),
-        }
+        self.part(i, |m, j| m.box_i(j))
     }
     fn value_i(&self, i: usize, theta: f64) -> f64 {
-        match self {
-            ModelMap::Deep(m) => MirrorMap::value_i(m, i, theta),
-            ModelMap::Power(m) => m.value_i(i, theta),
-            ModelMap::Mixed { .. } => self.part(i, |m, j| m.value_i(j, theta)),
-        }
+        self.part(i, |m, j| m.value_i(j, theta))
     }
     fn conjugate_i(&self, i: usize, xi: f64, theta: f64) -> f64 {
+        self.part(i, |m, j| m.conjugate_i(j, xi, theta))
+    }
+    fn gradient_i(&self, i: usize, theta: f64) -> f64 {
+        self.part(i, |m, j| m.gradient_i(j, theta))
+    }
+    fn hessian_i(&self, i: usize, theta: f64) -> f64 {
+        self.part(i, |m, j| m.hessian_i(j, theta))
+    }
+}
+
+impl ModelMap {
+    /// Largest estimated relative error of the quadrature tables behind the map (0 where
+    /// it is in closed form).
+    pub fn quadrature_error_estimate(&self) -> f64 {
         match self {
-            ModelMap::Deep(m) => m.conjugate_i(i, xi, theta),
-            ModelMap::Power(m) => m.conjugate_i(i, xi, theta),
-            ModelMap::Mixed { .. } => self.part(i, |m, j| m.conjugate_i(j, xi, theta)),
+            ModelMap::Deep(m) => m.quadrature_error_estimate(),
+            ModelMap::Power(_) => 0.0,
+            ModelMap::Mixed { entropy, tied, .. } => {
+                let e = entropy
+                    .as_ref()
+                    .map_or(0.0, Entropy::quadrature_error_estimate);
+                e.max(
+                    tied.as_ref()
+                        .map_or(0.0, TiedMap::quadrature_error_estimate),
+                )
+            }
         }
     }
 }

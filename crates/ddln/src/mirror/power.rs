@@ -127,49 +127,6 @@ impl PowerMap {
         // d/dxi A^{-L/(L-2)} tau = L^2 A^{-L/(L-2) - 1}, i.e. L^2 |w|^L / A.
         (w, b.tau * wl, l * l * wl / a)
     }
-
-    /// The inverse of `Psi_i` by safeguarded Newton inside the box (which always holds
-    /// 0); an open end is first replaced by a point where `Psi_i` passes `theta`.
-    fn xi_of(&self, i: usize, theta: f64) -> f64 {
-        let (mut lo, mut hi) = self.box_i(i);
-        let mut reach = 1.0;
-        while lo.is_infinite() {
-            if self.psi_i(i, -reach).0 <= theta || reach > 1e300 {
-                lo = -reach;
-            }
-            reach *= 2.0;
-        }
-        reach = 1.0;
-        while hi.is_infinite() {
-            if self.psi_i(i, reach).0 >= theta || reach > 1e300 {
-                hi = reach;
-            }
-            reach *= 2.0;
-        }
-        let mut x = 0.0;
-        for _ in 0..400 {
-            let (t, slope) = self.psi_i(i, x);
-            if t == theta {
-                return x;
-            }
-            if t.is_finite() && t < theta {
-                lo = x;
-            } else {
-                hi = x;
-            }
-            let newton = x - (t - theta) / slope;
-            let next = if t.is_finite() && newton > lo && newton < hi {
-                newton
-            } else {
-                0.5 * (lo + hi)
-            };
-            if next == x || hi - lo <= 2.0 * f64::EPSILON * x.abs() {
-                return next;
-            }
-            x = next;
-        }
-        x
-    }
 }
 
 impl MirrorMap for PowerMap {
@@ -204,7 +161,11 @@ impl MirrorMap for PowerMap {
     }
 
     fn value_i(&self, i: usize, theta: f64) -> f64 {
-        let xi = self.xi_of(i, theta);
+        let xi = self.gradient_i(i, theta);
+        if xi.is_nan() {
+            // theta outside the range of Psi_i (a conserved sign): outside Q's domain.
+            return f64::INFINITY;
+        }
         xi * theta - self.conjugate_i(i, xi, theta)
     }
 

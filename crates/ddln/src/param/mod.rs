@@ -43,6 +43,34 @@ impl Model {
         Model::Deep { depth }
     }
 
+    /// The names [`Model::from_name`] takes.
+    pub const NAMES: [&'static str; 3] = ["deep", "redundant", "signed"];
+
+    /// The model called `name` (one of [`Model::NAMES`]) for an init of `rows` rows: the
+    /// deep model takes its depth from the rows, the power models need `power`.
+    pub fn from_name(name: &str, rows: usize, power: Option<usize>) -> Result<Self> {
+        match (name, power) {
+            ("deep", None) => Ok(Model::Deep { depth: rows }),
+            ("deep", Some(_)) => Err(DdlnError::invalid(
+                "power",
+                "applies to the `redundant` and `signed` models only; the deep model takes its depth L from the rows of the init",
+            )),
+            ("redundant", Some(power)) => Ok(Model::Redundant { power }),
+            ("signed", Some(power)) => Ok(Model::Signed { power }),
+            ("redundant" | "signed", None) => Err(DdlnError::invalid(
+                "power",
+                format!("the `{name}` model needs the power L (e.g. power = 3)"),
+            )),
+            (other, _) => Err(DdlnError::invalid(
+                "model",
+                format!(
+                    "unknown model `{other}`; expected one of {}",
+                    Self::NAMES.map(|n| format!("`{n}`")).join(", ")
+                ),
+            )),
+        }
+    }
+
     /// Number of stored rows (layers or vectors) of the trainable state.
     pub fn rows(&self) -> usize {
         match *self {
