@@ -61,6 +61,7 @@ pub fn summary(config: &TrainConfig, loaded: &Loaded, report: &Report) -> Value 
         "diagnostics": diagnostics,
         "mirror_check": report.mirror_check,
         "implicit_bias": report.implicit_bias,
+        "momentum_bias": report.momentum_bias,
         "config": config,
     })
 }

@@ -74,6 +74,12 @@ use crate::vocab;
 ///     predicted_to_flow_limit, and identity (the step identity: max_residual,
 ///     max_scale_residual, checked, steps, sign_flips, max_step_product, ...).
 ///     None for gradient_flow.
+/// momentum_bias : dict or None
+///     gradient_descent with momentum > 0: applies, reason, lambda = gamma / (1 - beta)^2,
+///     lambda_eff = (1 + beta) gamma / (2 (1 - beta)^2), run_time, theta_predicted (where
+///     the momentum flow lambda_eff w'' + w' = -grad L ends from the init; numpy),
+///     prediction_status, distance_to_final, flow_limit (numpy or None),
+///     flow_limit_status, flow_limit_to_final. None otherwise.
 #[pyclass(frozen, module = "ddln", name = "Run")]
 pub struct PyRun {
     /// The core run itself (what `ddln.mirror_check` reads); arrays are numpy views
@@ -93,6 +99,8 @@ pub struct PyRun {
     mirror_check: Option<Py<PyDict>>,
     #[pyo3(get)]
     implicit_bias: Option<Py<PyDict>>,
+    #[pyo3(get)]
+    momentum_bias: Option<Py<PyDict>>,
     deep: bool,
     diagnostics_json: String,
     diagnostics: PyOnceLock<Py<PyAny>>,
@@ -354,6 +362,10 @@ fn py_run(
         Some(checked) => Some(bias_dict(py, checked)?),
         None => None,
     };
+    let momentum_bias = match &report.momentum_bias {
+        Some(checked) => Some(momentum_dict(py, checked)?),
+        None => None,
+    };
     let run = report.run;
     let stats = json_dict(py, &run.stats, "stats")?;
     // serde writes a NaN as null: keep max_local_error a float (NaN for descent).
@@ -374,6 +386,7 @@ fn py_run(
         solver,
         mirror_check,
         implicit_bias,
+        momentum_bias,
         deep: matches!(model, Model::Deep { .. }),
         diagnostics_json,
         diagnostics: PyOnceLock::new(),
@@ -820,6 +833,26 @@ fn bias_dict(
             ("flow_limit", &bias.flow_limit),
         ] {
             b.set_item(key, to_numpy(py, values.clone(), &[d])?)?;
+        }
+    }
+    Ok(dict)
+}
+
+/// The momentum table as a dict, its per-coordinate vectors as numpy arrays.
+fn momentum_dict(
+    py: Python<'_>,
+    checked: &ddln::Checked<ddln::mirror::MomentumBias>,
+) -> Result<Py<PyDict>> {
+    let dict = json_dict(py, checked, "momentum_bias")?;
+    if let Some(bias) = &checked.check {
+        let d = bias.theta_predicted.len();
+        let b = dict.bind(py);
+        b.set_item(
+            "theta_predicted",
+            to_numpy(py, bias.theta_predicted.clone(), &[d])?,
+        )?;
+        if let Some(limit) = &bias.flow_limit {
+            b.set_item("flow_limit", to_numpy(py, limit.clone(), &[d])?)?;
         }
     }
     Ok(dict)

@@ -235,3 +235,28 @@ def test_preset_default_alpha_is_the_core_default():
     core = json.loads(ddln._ddln._core_defaults())
     default = inspect.signature(ddln.init.preset).parameters["alpha"].default
     assert default == core["preset_alpha"]
+
+
+def test_heavy_ball_reports_its_momentum_flow_limit():
+    """Full-batch heavy ball: run.momentum_bias carries lambda, lambda_eff (the formulas
+    re-evaluated here) and where the lambda_eff momentum flow ends; the distance it
+    reports is numpy's norm of the difference to the last iterate, and the prediction is
+    much nearer the converged run than gradient flow's limit (the Rust tests measure its
+    first order in gamma)."""
+    X, y, _ = epfl_setup()
+    d = X.shape[1]
+    gamma, beta = 0.05, 0.5
+    steps = int(20_000 * (1 - beta) / gamma)
+    run = ddln.gradient_descent(
+        X, y, np.stack([np.full(d, 0.1), np.zeros(d)]), lr=gamma, momentum=beta,
+        steps=steps, record_every=steps, loss_tol=1e-20, loss_scaling="mean/2",
+    )
+    table = run.momentum_bias
+    assert table["applies"], table
+    assert table["lambda"] == pytest.approx(gamma / (1 - beta) ** 2, rel=1e-14)
+    assert table["lambda_eff"] == pytest.approx((1 + beta) * gamma / (2 * (1 - beta) ** 2), rel=1e-14)
+    gap = np.linalg.norm(table["theta_predicted"] - run.final_theta)
+    assert table["distance_to_final"] == pytest.approx(gap, rel=1e-12)
+    assert gap < 0.1 * table["flow_limit_to_final"]
+    plain = ddln.gradient_descent(X, y, np.stack([np.full(d, 0.1), np.zeros(d)]), lr=0.01, steps=5)
+    assert plain.momentum_bias is None

@@ -5,7 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::loss::Loss;
-use crate::mirror::{discrete_bias, mirror_check, DiscreteBias, MirrorCheck, PredictSettings};
+use crate::mirror::{
+    discrete_bias, mirror_check, momentum_bias, DiscreteBias, MirrorCheck, MomentumBias,
+    PredictSettings,
+};
 use crate::observe::Observer;
 use crate::optim::{
     descent, gradient_flow, resume_descent, DescentCheckpoint, DescentSettings, FlowSettings, Run,
@@ -46,6 +49,9 @@ pub struct Report {
     /// Descent runs: the effective init the steps accumulated, the limit it predicts and
     /// the step identity along the run ([`crate::mirror::discrete`]), or why not.
     pub implicit_bias: Option<Checked<DiscreteBias>>,
+    /// Heavy-ball runs: the limit of the momentum gradient flow from the init
+    /// ([`crate::mirror::momentum_bias`]), or why not.
+    pub momentum_bias: Option<Checked<MomentumBias>>,
 }
 
 /// A check on a run, or why it does not apply.
@@ -218,11 +224,23 @@ pub fn train_from<O: Observer>(
             .map_err(|e| e.to_string())
         }))
     });
+    let momentum_bias = match method {
+        Method::Descent(s) if s.momentum > 0.0 => {
+            Some(Checked::from_result(if checkpoint.is_some() {
+                Err("a resumed run starts with a velocity: the momentum limit is predicted for the run from its init".into())
+            } else {
+                momentum_bias(problem, model, init, s, s.steps, &run.final_theta)
+                    .map_err(|e| e.to_string())
+            }))
+        }
+        _ => None,
+    };
     Ok(Report {
         run,
         diagnostics,
         mirror_check: None,
         implicit_bias,
+        momentum_bias,
     })
 }
 

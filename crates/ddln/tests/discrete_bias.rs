@@ -233,3 +233,67 @@ fn mean_half_scaling_rescales_the_step() {
     let value = half_mean.loss_value(&a.final_theta);
     assert!((value - base.loss_value(&a.final_theta) / (2.0 * n as f64)).abs() <= 1e-15 * value);
 }
+
+/// Heavy ball on the field's setup at fixed `lambda = gamma / (1 - beta)^2 = 0.2`, run to
+/// a loss of 1e-20: the momentum flow with the heavy ball's `lambda_eff` (Dormand-Prince
+/// on `lambda w'' + w' = -grad L`, a different algorithm from the discrete loop) ends
+/// near the last iterate, and the gap is first order in `gamma` (the reference: the
+/// order of the expansion, docs/math.md section 11): quartering `gamma` divides it by
+/// at least 2.5; plain gradient flow's limit stays farther away than the prediction.
+#[test]
+fn heavy_ball_limit_is_predicted_by_its_momentum_flow() {
+    let problem = epfl_problem();
+    let mut init = vec![0.1; 30];
+    init.extend(vec![0.0; 30]);
+    let lambda = 0.2;
+    let mut gaps = Vec::new();
+    for beta in [0.5, 0.75] {
+        let gamma = lambda * (1.0 - beta) * (1.0 - beta);
+        let steps = (20_000.0 * (1.0 - beta) / gamma) as u64;
+        let settings = DescentSettings {
+            lr: gamma,
+            momentum: beta,
+            steps,
+            record_every: steps,
+            loss_tol: Some(1e-20),
+            ..DescentSettings::default()
+        };
+        let report = descend(&problem, Model::deep(2), &init, settings);
+        assert_eq!(
+            report.run.status,
+            ddln::Status::Converged,
+            "{}",
+            report.run.message
+        );
+        let table = report.momentum_bias.unwrap();
+        let bias = table.check.expect("applies to full-batch heavy ball");
+        assert!((bias.lambda - lambda).abs() <= 1e-12);
+        assert_eq!(bias.prediction_status, ddln::Status::Converged);
+        let flow_gap = bias.flow_limit_to_final.unwrap();
+        eprintln!(
+            "beta {beta}: gap to the lambda_eff flow {:e}, to gradient flow {flow_gap:e}",
+            bias.distance_to_final
+        );
+        assert!(bias.distance_to_final < 0.5 * flow_gap);
+        gaps.push(bias.distance_to_final);
+    }
+    assert!(gaps[0] >= 2.5 * gaps[1], "O(gamma): {gaps:?}");
+    // Not for a schedule, and not for plain GD.
+    let scheduled = DescentSettings {
+        momentum: 0.5,
+        steps: 10,
+        schedule: ddln::Schedule::InverseTime { decay: 0.1 },
+        ..DescentSettings::default()
+    };
+    let table = descend(&problem, Model::deep(2), &init, scheduled)
+        .momentum_bias
+        .unwrap();
+    assert!(table.reason.unwrap().contains("constant step"));
+    let plain = DescentSettings {
+        steps: 10,
+        ..DescentSettings::default()
+    };
+    assert!(descend(&problem, Model::deep(2), &init, plain)
+        .momentum_bias
+        .is_none());
+}

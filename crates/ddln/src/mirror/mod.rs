@@ -11,6 +11,7 @@
 //! * [`mod@li_conditions`]: the commuting and regular conditions of Li et al. (2022);
 //! * [`hyperbolic`], [`discrete`]: the two-layer models' hyperbolic entropy, and where
 //!   gradient descent and SGD end from the effective init their steps accumulate;
+//! * [`mod@momentum_bias`]: where heavy ball ends, from its momentum gradient flow;
 //! * [`sweep`]: distance of the predicted limit to the baselines across depths and scales.
 
 pub mod baselines;
@@ -24,6 +25,7 @@ pub mod hyperbolic;
 pub mod li_conditions;
 mod map;
 pub mod model_map;
+pub mod momentum_bias;
 pub mod power;
 pub mod predict;
 mod quadrature;
@@ -43,6 +45,7 @@ pub use hyperbolic::Hyperbolic;
 pub use li_conditions::{li_conditions, LiReport};
 pub use map::MirrorMap;
 pub use model_map::{predict_model, ModelMap, Part};
+pub use momentum_bias::{momentum_bias, MomentumBias};
 pub use power::PowerMap;
 pub use predict::{predict, predict_with, PredictSettings, PredictStatus, Prediction};
 pub use small_init::{small_init_limit, small_init_weights, SmallInitLimit};
