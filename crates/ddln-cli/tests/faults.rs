@@ -500,3 +500,76 @@ fn huge_sizes_are_refused_before_allocating() {
         assert!(!err.contains("panicked") && !out.exists(), "{err}");
     }
 }
+
+/// The memory a command will need is estimated before it allocates: with the memory
+/// capped (DDLN_MEMORY_LIMIT) below that estimate but above the size of X itself, the
+/// predictor and a flow are refused with the estimate, part by part, in the message;
+/// exit 1, nothing written. The reference is the size arithmetic of the parts: X is
+/// 200 x 2000 f64 (3.2 MB), the SVD alone needs another copy of X and V (6.4 MB).
+#[test]
+fn runs_too_large_for_the_memory_are_refused_with_the_estimate() {
+    let dir = tmpdir("memory-cap");
+    let problem = ["--n", "200", "--d", "2000", "--k", "5", "--depth", "2"];
+    for (command, cap, needles) in [
+        (
+            "bias",
+            "6M",
+            vec![
+                "the SVD of X (200 x 2000)",
+                "working copy of X 3.200 MB",
+                "V (twice: V and Sigma V^T) 6.400 MB",
+            ],
+        ),
+        (
+            "train",
+            "3.5M",
+            vec![
+                "a flow on X (200 x 2000)",
+                "Jacobian factors (X scaled) 3.200 MB",
+            ],
+        ),
+    ] {
+        let out = dir.join(command);
+        let o = bin()
+            .env("DDLN_MEMORY_LIMIT", cap)
+            .args([command, "--out", out.to_str().unwrap()])
+            .args(problem)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{command}: {err}");
+        for needle in needles {
+            assert!(err.contains(needle), "{command}: {needle} not in {err}");
+        }
+        assert!(err.contains("DDLN_MEMORY_LIMIT"), "{err}");
+        assert!(!err.contains("panicked") && !out.exists(), "{err}");
+        // Without the cap the same command runs.
+        let o = bin()
+            .args([command, "--out", out.to_str().unwrap()])
+            .args(problem)
+            .args(if command == "train" {
+                &["--t-end", "1", "--quiet"][..]
+            } else {
+                &["--no-baselines"][..]
+            })
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{command}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    // A cap that is not a size is an error naming the variable.
+    let o = bin()
+        .env("DDLN_MEMORY_LIMIT", "lots")
+        .args(["bias"])
+        .args(problem)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("DDLN_MEMORY_LIMIT") && err.contains("not a size"),
+        "{err}"
+    );
+}

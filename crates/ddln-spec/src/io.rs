@@ -21,9 +21,11 @@ pub struct Array {
 /// Reads a `.npy` file of floats or integers as f64 (C or Fortran order); `field` names
 /// the input in error messages.
 pub fn read_npy(path: &Path, field: &str) -> Result<Array> {
-    let bytes =
-        fs::read(path).with_context(|| format!("cannot read `{field}` from {}", path.display()))?;
-    let file = npyz::NpyFile::new(&bytes[..])
+    // Streamed from the file: the f64 entries are the only copy of the data in memory.
+    let cannot = || format!("cannot read `{field}` from {}", path.display());
+    let handle = fs::File::open(path).with_context(cannot)?;
+    let file_len = handle.metadata().with_context(cannot)?.len();
+    let file = npyz::NpyFile::new(std::io::BufReader::new(handle))
         .with_context(|| format!("`{field}`: {} is not a valid .npy file", path.display()))?;
     let shape: Vec<usize> = file.shape().iter().map(|&s| s as usize).collect();
     let order = file.order();
@@ -41,6 +43,12 @@ pub fn read_npy(path: &Path, field: &str) -> Result<Array> {
             path.display()
         )
     };
+    let count = ddln::memory::entries(field, &shape)?;
+    let width = type_str[2..].parse::<u64>().unwrap_or(8);
+    if (count as u128) * u128::from(width) > u128::from(file_len) {
+        bail!(short());
+    }
+    ddln::memory::check_fits(field, &format!("reading {}", path.display()), count)?;
     let data: Vec<f64> = match &type_str[1..] {
         "f8" => file.into_vec::<f64>().with_context(short)?,
         "f4" => file

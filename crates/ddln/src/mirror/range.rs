@@ -2,7 +2,9 @@
 //! equivalent full-row-rank constraint `Xt theta = yt` with `Xt = Sigma_r V_r^T`,
 //! `yt = U_r^T y` (the same solutions when `y` is in the range).
 
-use faer::Mat;
+use faer::{Mat, MatRef};
+
+use crate::memory::Estimate;
 
 use crate::error::{DdlnError, Result};
 use crate::problem::Problem;
@@ -29,8 +31,9 @@ impl RangeBasis {
     /// Singular values below `rank_rtol * sigma_max` count as zero.
     pub(crate) fn new(problem: &Problem, rank_rtol: f64) -> Result<Self> {
         let (n, d) = (problem.n_samples(), problem.dim());
-        let xs = problem.x();
-        let x = Mat::from_fn(n, d, |i, j| xs[i * d + j]);
+        Self::memory(n, d)?.check("X")?;
+        // X is borrowed: the SVD's own working copy is the only other n x d block.
+        let x = MatRef::from_row_major_slice(problem.x(), n, d);
         let svd = x.thin_svd().map_err(|e| {
             DdlnError::invalid(
                 "X",
@@ -72,6 +75,22 @@ impl RangeBasis {
             yt,
             distance_to_range,
         })
+    }
+
+    /// What the basis and a Newton solve on it allocate for `X` of `n x d` (`k = min(n, d)`):
+    /// the SVD's working copy of X and its factors, `Xt`, and the `k x k` Newton matrix.
+    pub(crate) fn memory(n: usize, d: usize) -> Result<Estimate> {
+        let k = n.min(d);
+        let mut estimate = Estimate::new(&format!(
+            "the SVD of X ({n} x {d}) and the predictor's Newton matrix"
+        ));
+        estimate
+            .add("working copy of X", &[n, d])?
+            .add("U", &[n, k])?
+            .add("V (twice: V and Sigma V^T)", &[2, d, k])?
+            .add("Newton matrix", &[k, k])?
+            .add("vectors", &[16, n.max(d)])?;
+        Ok(estimate)
     }
 
     /// The minimum-norm least-squares solution `V_r Sigma_r^{-1} U_r^T y`.

@@ -7,12 +7,13 @@
 use super::dynamics::Dynamics;
 use super::integrate::integrate;
 use super::layer_system::LayerSystem;
+use super::linalg::DiagLowRank;
 use super::ode::{Hooks, StiffSystem};
 use super::reduced_system::ReducedSystem;
 use super::run::{FlowSolver, Run, Trajectory};
 use super::settings::FlowSettings;
 use crate::error::{DdlnError, Result};
-use crate::memory;
+use crate::memory::{self, Estimate};
 use crate::observe::{Control, Observer, StepView};
 use crate::param::{Model, Reduced};
 use crate::problem::Problem;
@@ -123,6 +124,7 @@ pub fn gradient_flow<O: Observer>(
     model.validate_init(init, d)?;
     settings.validate()?;
     let (reduced, reason) = choose_dynamics(model, init, d, settings.dynamics)?;
+    flow_memory(problem, model, reduced.is_some())?.check("X")?;
     match &reduced {
         Some(r) => {
             let mut sys = ReducedSystem::new(problem, r, settings.track_xi);
@@ -153,6 +155,21 @@ pub fn gradient_flow<O: Observer>(
             )
         }
     }
+}
+
+/// What a flow allocates besides its recorded trajectory: the stiff solver's linear
+/// algebra, the layer system's per-coordinate blocks, and the integrators' stages.
+fn flow_memory(problem: &Problem, model: Model, reduced: bool) -> Result<Estimate> {
+    let (n, d) = (problem.n_samples(), problem.dim());
+    let rows = if reduced { 1 } else { model.rows() };
+    let mut estimate = Estimate::new(&format!(
+        "a flow on X ({n} x {d}) with {rows} row(s) of state"
+    ));
+    DiagLowRank::memory(n, d, &mut estimate)?;
+    estimate
+        .add("per-coordinate Jacobian blocks", &[2, d, rows, rows])?
+        .add("integrator stages and state", &[16, d, rows])?;
+    Ok(estimate)
 }
 
 /// The one flow driver: integrates `sys` from `y0` by the dispatch, recording the layers,

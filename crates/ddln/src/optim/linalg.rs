@@ -6,7 +6,9 @@
 use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::{Accum, MatMut, MatRef, Par};
 
+use crate::error::Result;
 use crate::kernel;
+use crate::memory::Estimate;
 use crate::problem::dot;
 
 /// LU factorization with partial pivoting of an `n x n` row-major matrix, in place.
@@ -172,6 +174,21 @@ impl DiagLowRank {
             SolveMode::Dense
         };
         Self::with_mode(n, d, mode)
+    }
+
+    /// Adds what [`DiagLowRank::new`] allocates for `X` of `n x d` to `estimate`.
+    pub(crate) fn memory(n: usize, d: usize, estimate: &mut Estimate) -> Result<()> {
+        if n < d {
+            estimate
+                .add("Jacobian factors (X scaled)", &[n, d])?
+                .add("Jacobian LU (n x n)", &[n, n])?;
+        } else {
+            estimate
+                .add("Jacobian Gram (d x d)", &[d, d])?
+                .add("Jacobian LU (d x d)", &[d, d])?;
+        }
+        estimate.add("Jacobian vectors", &[8, d + n])?;
+        Ok(())
     }
 
     /// Buffers for `X` of `n x d` and a forced solve mode (tests compare the two).
