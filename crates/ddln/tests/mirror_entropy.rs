@@ -224,3 +224,41 @@ fn violating_assumption_a_names_the_coordinates() {
         other => panic!("expected AssumptionA, got {other:?}"),
     }
 }
+
+/// `Psi` from the distance to a box edge, for the depth-4 init `u^1 = 0`,
+/// `u^2 = u^3 = u^4 = alpha`, against its closed form (`F(v) = v / (alpha^2 sqrt(v^2 +
+/// alpha^2))`, so at `xi = edge - g`, `s = alpha^2 xi = 1 - alpha^2 g`):
+/// `theta = (1 - alpha^2 g) / (g^2 (2 - alpha^2 g)^2)`,
+/// `Psi' = (1 + 3 s^2) / (g^3 (2 - alpha^2 g)^3)`; at alpha = 1e-10 the point is 20 digits
+/// below the edge's ulp. Both ends (theta is odd in xi), to 1e-13.
+#[test]
+fn psi_from_the_edge_matches_the_depth_four_closed_form() {
+    for alpha in [0.5f64, 1e-3, 1e-10, 1e-60] {
+        let init = [0.0, alpha, alpha, alpha];
+        let entropy = ddln::mirror::Entropy::new(&init, 4, 1).unwrap();
+        let a2 = alpha * alpha;
+        let (lo, hi) = entropy.dual_box()[0];
+        assert!((hi - 1.0 / a2).abs() <= 1e-14 * hi && (lo + hi).abs() <= 1e-14 * hi);
+        for g in [0.3 * hi, 1e-3 * hi, 1.0, 1e-5, 1e30 * a2.min(1.0)] {
+            if !(g > 0.0 && g < hi) {
+                continue;
+            }
+            let s = 1.0 - a2 * g;
+            let q = 2.0 - a2 * g;
+            let theta = s / (g * g * q * q);
+            let slope = (1.0 + 3.0 * s * s) / (g * g * g * q * q * q);
+            for (upper, sign) in [(true, 1.0), (false, -1.0)] {
+                let (t, m) = entropy.psi_edge_i(0, upper, g);
+                assert!(
+                    (t - sign * theta).abs() <= 1e-13 * theta,
+                    "alpha {alpha} g {g}: {t} vs {}",
+                    sign * theta
+                );
+                assert!(
+                    (m - slope).abs() <= 1e-13 * slope,
+                    "alpha {alpha} g {g}: {m} vs {slope}"
+                );
+            }
+        }
+    }
+}

@@ -18,6 +18,7 @@
 //! terms: no cancellation, also for `v` close to `v0`.
 
 use super::quadrature::GaussLegendre;
+use super::tail::FarTail;
 
 /// Width of a panel in `sigma` (the strip of analyticity has half-width pi/2).
 const PANEL: f64 = 1.0;
@@ -45,6 +46,12 @@ pub(crate) struct DualCoordinate {
     k0: usize,
     /// `cum[k] = int_{sigma0}^{sigma0 + (k - k0) PANEL} f` (empty for L = 2).
     cum: Vec<f64>,
+    /// `tail_hi[k] = int_{node k}^{inf} f`, summed from the far end (no cancellation).
+    tail_hi: Vec<f64>,
+    /// `tail_lo[k] = int_{-inf}^{node k} f`.
+    tail_lo: Vec<f64>,
+    /// The tail beyond the table's ends, in closed quadrature (None for L = 2).
+    far: Option<FarTail>,
     /// Estimated relative error of the table.
     error_estimate: f64,
 }
@@ -106,6 +113,7 @@ impl DualCoordinate {
             .collect();
         let c = dmin.sqrt();
         let sigma0 = asinh_ratio(v0, c);
+        let far = (!others.is_empty()).then(|| FarTail::new(others.len() as i32 - 1, gaps));
         let mut coord = DualCoordinate {
             s,
             c,
@@ -113,6 +121,9 @@ impl DualCoordinate {
             sigma0,
             k0: 0,
             cum: Vec::new(),
+            tail_hi: Vec::new(),
+            tail_lo: Vec::new(),
+            far,
             error_estimate: 0.0,
         };
         if !coord.others.is_empty() {
@@ -147,10 +158,12 @@ impl DualCoordinate {
         let rule = GaussLegendre::get();
         let f = |x: f64| self.f(x);
         let tail_rate = 0.5 * self.others.len() as f64;
+        let v_far = self.far.as_ref().map_or(0.0, FarTail::v_min);
         let mut max_err = 0.0f64;
-        let mut side = |dir: f64| -> Vec<f64> {
-            // Cumulative integrals from sigma0 outwards (signed by dir).
+        let mut side = |dir: f64| -> (Vec<f64>, Vec<f64>) {
+            // Cumulative integrals from sigma0 outwards (signed by dir), and the panels.
             let mut out = Vec::new();
+            let mut pieces = Vec::new();
             let mut acc = 0.0;
             let mut k = 0;
             loop {
@@ -161,25 +174,51 @@ impl DualCoordinate {
                 acc += piece;
                 max_err = max_err.max(err / acc.abs().max(f64::MIN_POSITIVE));
                 out.push(dir * acc);
+                pieces.push(piece);
                 k += 1;
                 let rate = if b * dir > 0.0 {
                     self.decay_rate(b)
                 } else {
                     0.0
                 };
-                let tail_done = rate >= tail_rate && self.f(b) / rate <= TAIL_RTOL * acc;
+                // Done once the tail is negligible and the far quadrature holds beyond b.
+                let tail_done = rate >= tail_rate
+                    && self.f(b) / rate <= TAIL_RTOL * acc
+                    && c_sinh(self.c, b).abs() >= v_far;
                 if tail_done || k >= MAX_PANELS || piece == 0.0 && b * dir > 0.0 {
-                    return out;
+                    return (out, pieces);
                 }
             }
         };
-        let right = side(1.0);
-        let left = side(-1.0);
+        let (right, right_pieces) = side(1.0);
+        let (left, left_pieces) = side(-1.0);
         self.k0 = left.len();
         self.cum = left.into_iter().rev().collect();
         self.cum.push(0.0);
         self.cum.extend(right);
         self.error_estimate = max_err;
+        // Panel k spans nodes k and k + 1, left to right.
+        let pieces: Vec<f64> = left_pieces.into_iter().rev().chain(right_pieces).collect();
+        let last = self.cum.len() - 1;
+        let (far_lo, far_hi) = self.far_tails();
+        self.tail_hi = vec![0.0; last + 1];
+        self.tail_hi[last] = far_hi;
+        for k in (0..last).rev() {
+            self.tail_hi[k] = self.tail_hi[k + 1] + pieces[k];
+        }
+        self.tail_lo = vec![0.0; last + 1];
+        self.tail_lo[0] = far_lo;
+        for (k, piece) in pieces.iter().enumerate() {
+            self.tail_lo[k + 1] = self.tail_lo[k] + piece;
+        }
+    }
+
+    /// `int` of `f` beyond the first and the last node (the far quadrature).
+    fn far_tails(&self) -> (f64, f64) {
+        let far = self.far.as_ref().expect("a table has a far tail");
+        let last = self.cum.len() - 1;
+        let v = |k: usize| c_sinh(self.c, self.node(k)).abs();
+        (far.beyond(v(0)), far.beyond(v(last)))
     }
 
     /// Node `k` of the table.
@@ -194,11 +233,16 @@ impl DualCoordinate {
         let rule = GaussLegendre::get();
         let last = self.cum.len() - 1;
         let pos = delta / PANEL + self.k0 as f64;
-        if pos >= last as f64 {
-            return self.cum[last];
-        }
-        if pos <= 0.0 {
-            return self.cum[0];
+        if pos >= last as f64 || pos <= 0.0 {
+            // Beyond the table: the far tail from the end node to v.
+            let (far_lo, far_hi) = (self.tail_lo[0], self.tail_hi[last]);
+            let far = self.far.as_ref().expect("a table has a far tail");
+            let v = c_sinh(self.c, self.sigma0 + delta).abs();
+            return if pos > 0.0 {
+                self.cum[last] + (far_hi - far.beyond(v))
+            } else {
+                self.cum[0] - (far_lo - far.beyond(v))
+            };
         }
         let f = |x: f64| self.f(x);
         if delta >= 0.0 {
@@ -224,7 +268,10 @@ impl DualCoordinate {
     /// `(F(-inf), F(+inf))` (infinite for `L = 2`).
     pub(crate) fn limits(&self) -> (f64, f64) {
         match (self.cum.first(), self.cum.last()) {
-            (Some(&lo), Some(&hi)) => (self.s * lo, self.s * hi),
+            (Some(&lo), Some(&hi)) => (
+                self.s * (lo - self.tail_lo[0]),
+                self.s * (hi + self.tail_hi[self.cum.len() - 1]),
+            ),
             _ => (-self.s * f64::INFINITY, self.s * f64::INFINITY),
         }
     }
@@ -242,25 +289,96 @@ impl DualCoordinate {
             return c_sinh(self.c, self.sigma0 + target);
         }
         let last = self.cum.len() - 1;
-        if !(target > self.cum[0] && target < self.cum[last]) {
-            return f64::NAN;
+        if target >= self.cum[last] {
+            return self.v_near_edge(true, self.cum[last] + self.tail_hi[last] - target);
+        }
+        if target <= self.cum[0] {
+            return self.v_near_edge(false, target - (self.cum[0] - self.tail_lo[0]));
         }
         // cum[k] <= target < cum[k + 1]
         let k = self.cum.partition_point(|&g| g <= target) - 1;
-        let (mut lo, mut hi) = (self.node(k), self.node(k + 1));
         let rule = GaussLegendre::get();
-        let right_side = target >= 0.0;
-        let residual = |sigma: f64| -> f64 {
-            if right_side {
-                self.cum[k] + rule.integrate(self.node(k), sigma, |x| self.f(x)) - target
-            } else {
-                self.cum[k + 1] - rule.integrate(sigma, self.node(k + 1), |x| self.f(x)) - target
-            }
+        let f = |x: f64| self.f(x);
+        let sigma = if target >= 0.0 {
+            self.solve_panel(k, target, (self.cum[k], self.cum[k + 1]), |sigma| {
+                self.cum[k] + rule.integrate(self.node(k), sigma, f)
+            })
+        } else {
+            self.solve_panel(k, target, (self.cum[k], self.cum[k + 1]), |sigma| {
+                self.cum[k + 1] - rule.integrate(sigma, self.node(k + 1), f)
+            })
         };
-        let frac = (target - self.cum[k]) / (self.cum[k + 1] - self.cum[k]);
-        let mut sigma = lo + frac.clamp(0.0, 1.0) * (hi - lo);
+        c_sinh(self.c, sigma)
+    }
+
+    /// The minimal layer `v` at which the tail of `F` beyond it, towards `+inf` (`right`)
+    /// or `-inf`, is `gap`: the point at distance `gap` from that end of the dual box,
+    /// found without forming `edge - gap` (small inits: `gap` far below the edge's ulp).
+    /// NaN for `gap <= 0`.
+    pub(crate) fn v_near_edge(&self, right: bool, gap: f64) -> f64 {
+        if gap.is_nan() || gap <= 0.0 {
+            return f64::NAN;
+        }
+        let Some(far) = self.far.as_ref() else {
+            return f64::NAN;
+        };
+        let last = self.cum.len() - 1;
+        let sign = if right { 1.0 } else { -1.0 };
+        let (tails, end) = if right {
+            (&self.tail_hi, self.tail_hi[last])
+        } else {
+            (&self.tail_lo, self.tail_lo[0])
+        };
+        if gap <= end {
+            let v = far.v_at(gap).unwrap_or_else(|| far.v_min());
+            return sign * v;
+        }
+        let rule = GaussLegendre::get();
+        let f = |x: f64| self.f(x);
+        let sigma = if right {
+            if gap >= tails[0] {
+                return self.f_inv(self.s * (self.cum[0] - (gap - tails[0])));
+            }
+            // tail_hi decreases: tail_hi[k + 1] <= gap < tail_hi[k]; as a function of
+            // sigma the residual -(tail(sigma) - gap) increases.
+            let k = tails.partition_point(|&t| t > gap) - 1;
+            self.solve_panel(k, -gap, (-tails[k], -tails[k + 1]), |sigma| {
+                -(tails[k + 1] + rule.integrate(sigma, self.node(k + 1), f))
+            })
+        } else {
+            if gap >= tails[last] {
+                return self.f_inv(self.s * (self.cum[last] + (gap - tails[last])));
+            }
+            // tail_lo increases: tail_lo[k] < gap <= tail_lo[k + 1].
+            let k = tails.partition_point(|&t| t < gap) - 1;
+            self.solve_panel(k, gap, (tails[k], tails[k + 1]), |sigma| {
+                tails[k] + rule.integrate(self.node(k), sigma, f)
+            })
+        };
+        c_sinh(self.c, sigma)
+    }
+
+    /// `sigma` in panel `k` with `value(sigma) = target`, for `value` increasing with
+    /// slope `f` from `ends.0` at node `k` to `ends.1` at node `k + 1`: Newton steps kept
+    /// inside the shrinking bracket, else bisection.
+    fn solve_panel(
+        &self,
+        k: usize,
+        target: f64,
+        ends: (f64, f64),
+        value: impl Fn(f64) -> f64,
+    ) -> f64 {
+        let (mut lo, mut hi) = (self.node(k), self.node(k + 1));
+        let (v_lo, v_hi) = ends;
+        let frac = (target - v_lo) / (v_hi - v_lo);
+        let mut sigma = lo
+            + if frac.is_finite() {
+                frac.clamp(0.0, 1.0)
+            } else {
+                0.5
+            } * (hi - lo);
         for _ in 0..100 {
-            let r = residual(sigma);
+            let r = value(sigma) - target;
             if r == 0.0 {
                 break;
             }
@@ -281,7 +399,7 @@ impl DualCoordinate {
                 break;
             }
         }
-        c_sinh(self.c, sigma)
+        sigma
     }
 
     /// Estimated relative error of the quadrature table (0 for `L = 2`).

@@ -107,6 +107,17 @@ impl Entropy {
         (self.reduced.phi(i, v), self.reduced.metric(i, v))
     }
 
+    /// `(Psi_i, Psi_i')` at distance `gap` inside the upper (`upper`) or lower end of the
+    /// dual box, from the tail of `F` beyond the point (accurate however small `gap` is
+    /// relative to the edge); NaN for `gap <= 0` or `L = 2`.
+    pub fn psi_edge_i(&self, i: usize, upper: bool, gap: f64) -> (f64, f64) {
+        let c = &self.coords[i];
+        // With s < 0 the upper end of the box is F(-inf).
+        let right = upper == (self.reduced.sign(i) > 0.0);
+        let v = c.v_near_edge(right, gap);
+        (self.reduced.phi(i, v), self.reduced.metric(i, v))
+    }
+
     /// `Q(theta) = sum_i Q_i(theta_i)`, zero at the init's theta.
     ///
     /// Panics if `theta.len() != d`.

@@ -19,6 +19,18 @@ pub trait MirrorMap {
     fn conjugate_i(&self, i: usize, xi: f64, theta: f64) -> f64 {
         xi * theta - self.value_i(i, theta)
     }
+    /// `Psi_i` at the point `gap > 0` inside the upper (`upper`) or lower end of the box,
+    /// from the gap itself: where `hi - gap` rounds to `hi` (small inits at depth
+    /// `L >= 3`), a map with a tail in closed form still resolves it. By default
+    /// `psi_i(hi - gap)`.
+    fn psi_edge_i(&self, i: usize, upper: bool, gap: f64) -> (f64, f64) {
+        let (lo, hi) = self.box_i(i);
+        self.psi_i(i, if upper { hi - gap } else { lo + gap })
+    }
+    /// Whether [`MirrorMap::psi_edge_i`] resolves any gap (not just `hi - gap` in f64).
+    fn resolves_edges(&self) -> bool {
+        false
+    }
     /// `grad Q_i(theta) = Psi_i^{-1}(theta)`: by default a safeguarded Newton inversion
     /// of `Psi_i` inside the box (which holds 0); NaN when `theta` is not in the range of
     /// `Psi_i` (e.g. of the wrong sign where the sign is conserved).
@@ -103,6 +115,12 @@ impl MirrorMap for Entropy {
     }
     fn gradient_i(&self, i: usize, theta: f64) -> f64 {
         Entropy::gradient_i(self, i, theta)
+    }
+    fn psi_edge_i(&self, i: usize, upper: bool, gap: f64) -> (f64, f64) {
+        Entropy::psi_edge_i(self, i, upper, gap)
+    }
+    fn resolves_edges(&self) -> bool {
+        true
     }
     fn hessian_i(&self, i: usize, theta: f64) -> f64 {
         Entropy::hessian_i(self, i, theta)

@@ -32,6 +32,7 @@ mod quadrature;
 pub(crate) mod range;
 pub mod small_init;
 pub mod sweep;
+mod tail;
 pub mod tied;
 
 pub use baselines::{

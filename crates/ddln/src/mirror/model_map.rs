@@ -161,6 +161,15 @@ impl MirrorMap for ModelMap {
     fn gradient_i(&self, i: usize, theta: f64) -> f64 {
         self.part(i, |m, j| m.gradient_i(j, theta))
     }
+    fn psi_edge_i(&self, i: usize, upper: bool, gap: f64) -> (f64, f64) {
+        self.part(i, |m, j| m.psi_edge_i(j, upper, gap))
+    }
+    fn resolves_edges(&self) -> bool {
+        match self {
+            ModelMap::Deep(_) | ModelMap::Power(_) => true,
+            ModelMap::Mixed { tied, .. } => tied.is_none(),
+        }
+    }
     fn hessian_i(&self, i: usize, theta: f64) -> f64 {
         self.part(i, |m, j| m.hessian_i(j, theta))
     }

@@ -118,7 +118,12 @@ impl PowerMap {
             let w2 = w * w;
             return (w, b.tau * w2, 4.0 * w2);
         }
-        let a = b.w0.powf(2.0 - l) - l * (l - 2.0) * b.tau * xi;
+        self.branch_of_a(b, b.w0.powf(2.0 - l) - l * (l - 2.0) * b.tau * xi)
+    }
+
+    /// [`PowerMap::branch`] from `A = |w|^{2-L}` (`L >= 3`).
+    fn branch_of_a(&self, b: Branch, a: f64) -> (f64, f64, f64) {
+        let l = self.l();
         if a.is_nan() || a <= 0.0 {
             return (f64::NAN, f64::NAN, f64::NAN);
         }
@@ -137,6 +142,35 @@ impl MirrorMap for PowerMap {
     fn psi_i(&self, i: usize, xi: f64) -> (f64, f64) {
         let (t, s) = self.branches[i].iter().fold((0.0, 0.0), |(t, s), &b| {
             let (_, bt, bs) = self.branch(b, self.rate * xi);
+            (t + bt, s + bs)
+        });
+        (t, self.rate * s)
+    }
+
+    fn resolves_edges(&self) -> bool {
+        true
+    }
+
+    fn psi_edge_i(&self, i: usize, upper: bool, gap: f64) -> (f64, f64) {
+        let (lo, hi) = self.box_i(i);
+        let xi = if upper { hi - gap } else { lo + gap };
+        if self.power == 2 || gap.is_nan() || gap <= 0.0 {
+            return self.psi_i(i, xi);
+        }
+        let l = self.l();
+        let (t, s) = self.branches[i].iter().fold((0.0, 0.0), |(t, s), &b| {
+            // The branch whose edge is this end of the box: A = L (L-2) rate gap, exactly.
+            let edge = b.w0.powf(2.0 - l) / (l * (l - 2.0)) / self.rate;
+            let at_this_end = if upper {
+                b.tau > 0.0 && edge == hi
+            } else {
+                b.tau < 0.0 && -edge == lo
+            };
+            let (_, bt, bs) = if at_this_end {
+                self.branch_of_a(b, l * (l - 2.0) * self.rate * gap)
+            } else {
+                self.branch(b, self.rate * xi)
+            };
             (t + bt, s + bs)
         });
         (t, self.rate * s)

@@ -155,11 +155,65 @@ pub fn predict(
     predict_with(problem, &entropy, settings)
 }
 
-/// Evaluates `Psi` at `xi`: `theta`, `Psi'`; `false` if any entry is not finite.
-fn eval<M: MirrorMap>(map: &M, xi: &[f64], theta: &mut [f64], m: &mut [f64]) -> bool {
+/// A coordinate is evaluated from its distance to a box edge, not from `xi`, once that
+/// distance is below this fraction of the edge (where `xi` itself loses digits of it).
+const EDGE_RTOL: f64 = 1.0 / 1024.0;
+
+/// The dual point: `xi = Xt^T nu` and, carried alongside it, the distances to the box
+/// edges `gap_lo = xi - lo`, `gap_hi = hi - xi` (infinite for an open end). Each Newton
+/// step adds the same increment to all three, so a distance keeps its own relative
+/// accuracy however close to the edge it gets (small inits at depth `L >= 3` put `xi`
+/// within `alpha^{L-2}` of the edge, far below the edge's ulp).
+#[derive(Debug, Clone)]
+struct DualPoint {
+    xi: Vec<f64>,
+    gap_lo: Vec<f64>,
+    gap_hi: Vec<f64>,
+}
+
+impl DualPoint {
+    fn origin(boxes: &[(f64, f64)]) -> Self {
+        DualPoint {
+            xi: vec![0.0; boxes.len()],
+            gap_lo: boxes.iter().map(|b| -b.0).collect(),
+            gap_hi: boxes.iter().map(|b| b.1).collect(),
+        }
+    }
+
+    /// `self = from + t dxi`.
+    fn step(&mut self, from: &DualPoint, t: f64, dxi: &[f64]) {
+        for (i, &di) in dxi.iter().enumerate() {
+            let dx = t * di;
+            self.xi[i] = from.xi[i] + dx;
+            self.gap_lo[i] = from.gap_lo[i] + dx;
+            self.gap_hi[i] = from.gap_hi[i] - dx;
+        }
+    }
+
+    /// The number `Psi_i` is evaluated from: `xi_i`, or the gap to the nearer edge.
+    fn magnitude(&self, i: usize, resolves_edges: bool) -> f64 {
+        let x = self.xi[i].abs();
+        if resolves_edges {
+            x.min(self.gap_lo[i]).min(self.gap_hi[i])
+        } else {
+            x
+        }
+    }
+}
+
+/// Evaluates `Psi` at `point`: `theta`, `Psi'`; `false` if any entry is not finite.
+fn eval<M: MirrorMap>(map: &M, point: &DualPoint, theta: &mut [f64], m: &mut [f64]) -> bool {
     let mut ok = true;
-    for i in 0..xi.len() {
-        let (t, dm) = map.psi_i(i, xi[i]);
+    for i in 0..point.xi.len() {
+        let (lo, hi) = (point.gap_lo[i], point.gap_hi[i]);
+        let edge_rel = |gap: f64| gap.is_finite() && gap <= EDGE_RTOL * (gap + point.xi[i].abs());
+        let (t, dm) = if hi <= lo && edge_rel(hi) {
+            map.psi_edge_i(i, true, hi)
+        } else if lo < hi && edge_rel(lo) {
+            map.psi_edge_i(i, false, lo)
+        } else {
+            map.psi_i(i, point.xi[i])
+        };
         theta[i] = t;
         m[i] = dm;
         ok &= t.is_finite() && dm.is_finite();
@@ -290,16 +344,17 @@ pub(crate) fn predict_on<M: MirrorMap>(
     let in_range = basis.distance_to_range <= settings.range_rtol * scale;
 
     let mut nu = vec![0.0; r];
-    let mut xi = vec![0.0; d];
     let mut theta = vec![0.0; d];
     let mut m = vec![0.0; d];
     let mut res = vec![0.0; r];
     let boxes: Vec<(f64, f64)> = (0..d).map(|i| map.box_i(i)).collect();
-    eval(map, &xi, &mut theta, &mut m);
+    let resolves = map.resolves_edges();
+    let mut point = DualPoint::origin(&boxes);
+    eval(map, &point, &mut theta, &mut m);
     let mut rnorm = reduced_residual(basis, &theta, &mut res);
-    let mut dual = dual_objective(map, &nu, &basis.yt, &xi, &theta);
+    let mut dual = dual_objective(map, &nu, &basis.yt, &point.xi, &theta);
 
-    let mut xi_new = vec![0.0; d];
+    let mut point_new = point.clone();
     let mut theta_new = vec![0.0; d];
     let mut m_new = vec![0.0; d];
     let mut res_new = vec![0.0; r];
@@ -311,14 +366,16 @@ pub(crate) fn predict_on<M: MirrorMap>(
                 .sqrt()
         })
         .collect();
-    let floor_of = |xi: &[f64], theta: &[f64], m: &[f64]| -> f64 {
+    let floor_of = |point: &DualPoint, theta: &[f64], m: &[f64]| -> f64 {
         2.0 * f64::EPSILON
             * (0..d)
-                .map(|i| (col_norm[i] * (xi[i].abs() * m[i] + theta[i].abs())).powi(2))
+                .map(|i| {
+                    (col_norm[i] * (point.magnitude(i, resolves) * m[i] + theta[i].abs())).powi(2)
+                })
                 .sum::<f64>()
                 .sqrt()
     };
-    let mut floor = floor_of(&xi, &theta, &m);
+    let mut floor = floor_of(&point, &theta, &m);
     let mut status = PredictStatus::MaxIterations;
     let mut message = format!(
         "{} Newton iterations without reaching tol",
@@ -347,34 +404,31 @@ pub(crate) fn predict_on<M: MirrorMap>(
             .collect();
         let slope: f64 = dir.iter().zip(&res).map(|(a, b)| a * b).sum();
         let mut t = 1.0f64;
-        for i in 0..d {
-            let (lo, hi) = boxes[i];
-            if dxi[i] > 0.0 && hi.is_finite() {
-                t = t.min(settings.boundary_fraction * (hi - xi[i]) / dxi[i]);
-            } else if dxi[i] < 0.0 && lo.is_finite() {
-                t = t.min(settings.boundary_fraction * (lo - xi[i]) / dxi[i]);
+        for (i, &dx) in dxi.iter().enumerate() {
+            if dx > 0.0 && point.gap_hi[i].is_finite() {
+                t = t.min(settings.boundary_fraction * point.gap_hi[i] / dx);
+            } else if dx < 0.0 && point.gap_lo[i].is_finite() {
+                t = t.min(settings.boundary_fraction * point.gap_lo[i] / -dx);
             }
         }
         let mut accepted = false;
         for _ in 0..=settings.max_halvings {
-            for i in 0..d {
-                xi_new[i] = xi[i] + t * dxi[i];
-            }
-            if eval(map, &xi_new, &mut theta_new, &mut m_new) {
+            point_new.step(&point, t, &dxi);
+            if eval(map, &point_new, &mut theta_new, &mut m_new) {
                 let rn = reduced_residual(basis, &theta_new, &mut res_new);
                 let nu_new: Vec<f64> = nu.iter().zip(&dir).map(|(a, b)| a + t * b).collect();
-                let dual_new = dual_objective(map, &nu_new, &basis.yt, &xi_new, &theta_new);
+                let dual_new = dual_objective(map, &nu_new, &basis.yt, &point_new.xi, &theta_new);
                 let residual_ok = rn <= (1.0 - 1e-4 * t) * rnorm;
                 let dual_ok = dual_new >= dual + 1e-4 * t * slope;
                 if rn.is_finite() && (residual_ok || dual_ok) {
                     nu = nu_new;
-                    std::mem::swap(&mut xi, &mut xi_new);
+                    std::mem::swap(&mut point, &mut point_new);
                     std::mem::swap(&mut theta, &mut theta_new);
                     std::mem::swap(&mut m, &mut m_new);
                     std::mem::swap(&mut res, &mut res_new);
                     rnorm = rn;
                     dual = dual_new;
-                    floor = floor_of(&xi, &theta, &m);
+                    floor = floor_of(&point, &theta, &m);
                     accepted = true;
                     break;
                 }
@@ -392,10 +446,12 @@ pub(crate) fn predict_on<M: MirrorMap>(
     }
     // Stuck against the dual box: theta = Psi(xi) needs xi closer to the box edge than
     // f64 can represent relative to the edge (tiny inits at depth >= 3).
+    // A map that resolves its edges is limited only where a gap underflows.
     let pinned = (0..d).any(|i| {
         let (lo, hi) = boxes[i];
-        let gap = (hi - xi[i]).min(xi[i] - lo);
-        gap.is_finite() && gap <= 1e3 * f64::EPSILON * lo.abs().max(hi.abs())
+        let gap = point.gap_hi[i].min(point.gap_lo[i]);
+        let unresolved = if resolves { 0.0 } else { 1e3 * f64::EPSILON };
+        gap.is_finite() && gap <= unresolved * lo.abs().max(hi.abs()) + 1e3 * f64::MIN_POSITIVE
     });
     if matches!(
         status,
