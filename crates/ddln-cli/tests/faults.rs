@@ -504,24 +504,26 @@ fn huge_sizes_are_refused_before_allocating() {
 /// The memory a command will need is estimated before it allocates: with the memory
 /// capped (DDLN_MEMORY_LIMIT) below that estimate but above the size of X itself, the
 /// predictor and a flow are refused with the estimate, part by part, in the message;
-/// exit 1, nothing written. The reference is the size arithmetic of the parts: X is
-/// 200 x 2000 f64 (3.2 MB), the SVD alone needs another copy of X and V (6.4 MB).
+/// exit 1, nothing written. The reference is the size arithmetic of the parts: for
+/// 1000 x 2000 (X 16 MB) the predictor's X X^T and its factor are 2 x 8 MB; for
+/// 200 x 2000 (X 3.2 MB) the flow's scaled copy of X is 3.2 MB.
 #[test]
 fn runs_too_large_for_the_memory_are_refused_with_the_estimate() {
     let dir = tmpdir("memory-cap");
-    let problem = ["--n", "200", "--d", "2000", "--k", "5", "--depth", "2"];
-    for (command, cap, needles) in [
+    for (command, n, cap, needles) in [
         (
             "bias",
-            "6M",
+            "1000",
+            "20M",
             vec![
-                "the SVD of X (200 x 2000)",
-                "working copy of X 3.200 MB",
-                "V (twice: V and Sigma V^T) 6.400 MB",
+                "the Gram matrix of X (1000 x 2000)",
+                "X X^T and its Cholesky factor 16.000 MB",
+                "Newton matrix 8.000 MB",
             ],
         ),
         (
             "train",
+            "200",
             "3.5M",
             vec![
                 "a flow on X (200 x 2000)",
@@ -529,6 +531,7 @@ fn runs_too_large_for_the_memory_are_refused_with_the_estimate() {
             ],
         ),
     ] {
+        let problem = ["--n", n, "--d", "2000", "--k", "5", "--depth", "2"];
         let out = dir.join(command);
         let o = bin()
             .env("DDLN_MEMORY_LIMIT", cap)
@@ -563,8 +566,7 @@ fn runs_too_large_for_the_memory_are_refused_with_the_estimate() {
     // A cap that is not a size is an error naming the variable.
     let o = bin()
         .env("DDLN_MEMORY_LIMIT", "lots")
-        .args(["bias"])
-        .args(problem)
+        .args(["bias", "--n", "20", "--d", "50", "--k", "2"])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);

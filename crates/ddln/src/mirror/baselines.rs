@@ -276,7 +276,8 @@ pub fn min_l2(problem: &Problem) -> Result<Interpolator> {
             BaselineStatus::Infeasible
         },
         message: format!(
-            "thin SVD: rank {} of {} x {}, distance of y to range(X) {:.3e}",
+            "{}: rank {} of {} x {}, distance of y to range(X) {:.3e}",
+            basis.method(),
             basis.rank,
             problem.n_samples(),
             problem.dim(),

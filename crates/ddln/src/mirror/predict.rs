@@ -13,9 +13,8 @@
 //! the dual box (`L >= 3`), then is halved until the residual norm or the dual objective
 //! improves (Armijo, constant 1e-4).
 
-use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::linalg::solvers::Solve;
-use faer::{Accum, Mat, MatRef, Side};
+use faer::{Mat, Side};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{check_positive, DdlnError, Result};
@@ -24,7 +23,7 @@ use crate::problem::Problem;
 
 use super::entropy::Entropy;
 use super::map::MirrorMap;
-use super::range::{norm, residual_norm, RangeBasis};
+use super::range::{gram_rows, norm, residual_norm, RangeBasis};
 
 /// Settings of the predictor. Defaults on each field.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -242,31 +241,7 @@ fn dual_objective<M: MirrorMap>(map: &M, nu: &[f64], yt: &[f64], xi: &[f64], the
 /// `Xt diag(m) Xt^T` (`r x r`) for the row-major `r x d` matrix `Xt`: one GEMM of the lower
 /// half, mirrored (the elementwise sum it replaces was 95% of a prediction at 400 x 4000).
 fn weighted_gram(xt: &[f64], r: usize, d: usize, m: &[f64]) -> Mat<f64> {
-    let scaled: Vec<f64> = xt
-        .chunks_exact(d)
-        .flat_map(|row| row.iter().zip(m).map(|(a, b)| a * b))
-        .collect();
-    // A row-major r x d matrix is the column-major d x r one: H = A^T B.
-    let a = MatRef::from_column_major_slice(xt, d, r);
-    let b = MatRef::from_column_major_slice(&scaled, d, r);
-    let mut h = Mat::<f64>::zeros(r, r);
-    triangular::matmul(
-        h.as_mut(),
-        BlockStructure::TriangularLower,
-        Accum::Replace,
-        a.transpose(),
-        BlockStructure::Rectangular,
-        b,
-        BlockStructure::Rectangular,
-        1.0,
-        crate::optim::linalg::gram_parallelism(r, d),
-    );
-    for i in 0..r {
-        for j in i + 1..r {
-            h[(i, j)] = h[(j, i)];
-        }
-    }
-    h
+    gram_rows(xt, r, d, Some(m))
 }
 
 /// Solves `H z = rhs` for the SPD `H` by Cholesky, adding a growing ridge if needed.
@@ -484,9 +459,7 @@ pub(crate) fn predict_on<M: MirrorMap>(
         }
         status = PredictStatus::NotInRange;
     }
-    let nu_full: Vec<f64> = (0..problem.n_samples())
-        .map(|i| (0..r).map(|a| basis.u[(i, a)] * nu[a]).sum())
-        .collect();
+    let nu_full = basis.lift_dual(&nu);
     let residual = residual_norm(problem, &theta);
     let entropy_value = (0..d).map(|i| map.value_i(i, theta[i])).sum();
     Ok(Prediction {

@@ -1,36 +1,167 @@
-//! The range of `X` through a thin SVD: numerical rank, the projection of `y`, and the
-//! equivalent full-row-rank constraint `Xt theta = yt` with `Xt = Sigma_r V_r^T`,
-//! `yt = U_r^T y` (the same solutions when `y` is in the range).
+//! The range of `X`: numerical rank, the projection of `y`, and an equivalent
+//! full-row-rank constraint `Xt theta = yt` (the same solutions when `y` is in the range).
+//!
+//! When `X` has full row rank and is well conditioned (the usual `n < d` design), `Xt = X`
+//! and `yt = y` themselves, borrowed: the rank is settled by a Cholesky factorization of
+//! `X X^T` and power iterations for its extreme eigenvalues (`n^2 d / 2` flops, a fraction
+//! of an SVD). Otherwise a thin SVD gives `Xt = Sigma_r V_r^T`, `yt = U_r^T y`.
 
-use faer::{Mat, MatRef};
+use std::borrow::Cow;
 
-use crate::memory::Estimate;
+use faer::linalg::matmul::triangular::{self, BlockStructure};
+use faer::linalg::solvers::{Llt, Solve};
+use faer::{Accum, Mat, MatRef, Side};
 
 use crate::error::{DdlnError, Result};
+use crate::memory::Estimate;
 use crate::problem::Problem;
 
-/// Rank-revealing data of `X`.
-pub(crate) struct RangeBasis {
-    /// Numerical rank `r`.
-    pub rank: usize,
-    /// `U_r` (`n x r`).
-    pub u: Mat<f64>,
-    /// `V_r` (`d x r`).
-    pub v: Mat<f64>,
-    /// The `r` kept singular values.
-    pub s: Vec<f64>,
-    /// `Xt = Sigma_r V_r^T`, row-major `r x d`.
-    pub xt: Vec<f64>,
-    /// `yt = U_r^T y`.
-    pub yt: Vec<f64>,
-    /// `||y - U_r U_r^T y||`: distance of `y` to the range of `X`.
-    pub distance_to_range: f64,
+/// `X` is used as it is when the eigenvalues of `X X^T` satisfy `l_min >= this * l_max`
+/// (condition number of `X` at most 1e5): far above the SVD's rank cutoff, so a design
+/// the SVD would call rank deficient never takes the fast path.
+const FAST_PATH_MIN_RATIO: f64 = 1e-10;
+/// Power / inverse-power iterations for the extreme eigenvalues of `X X^T`.
+const POWER_STEPS: usize = 40;
+
+/// How the basis was obtained.
+enum Factors {
+    /// Full row rank: `Xt = X`; the Cholesky factor of `X X^T`.
+    Gram(Llt<f64>),
+    /// `U_r` (`n x r`), `V_r` (`d x r`), the kept singular values.
+    Svd {
+        u: Mat<f64>,
+        v: Mat<f64>,
+        s: Vec<f64>,
+    },
 }
 
-impl RangeBasis {
+/// Rank-revealing data of `X`.
+pub(crate) struct RangeBasis<'a> {
+    /// Numerical rank `r`.
+    pub rank: usize,
+    /// The row-major `r x d` matrix `Xt` (`X` itself on the fast path).
+    pub xt: Cow<'a, [f64]>,
+    /// `yt`.
+    pub yt: Cow<'a, [f64]>,
+    /// `||y - P_range(X) y||`: distance of `y` to the range of `X`.
+    pub distance_to_range: f64,
+    factors: Factors,
+    y: &'a [f64],
+}
+
+/// The lower triangle of `A A^T` for the row-major `r x d` matrix `A` (mirrored).
+pub(crate) fn gram_rows(a: &[f64], r: usize, d: usize, scale: Option<&[f64]>) -> Mat<f64> {
+    let scaled: Cow<[f64]> = match scale {
+        Some(m) => Cow::Owned(
+            a.chunks_exact(d)
+                .flat_map(|row| row.iter().zip(m).map(|(x, w)| x * w))
+                .collect(),
+        ),
+        None => Cow::Borrowed(a),
+    };
+    // A row-major r x d matrix is the column-major d x r one: G = A^T B.
+    let lhs = MatRef::from_column_major_slice(a, d, r);
+    let rhs = MatRef::from_column_major_slice(&scaled, d, r);
+    let mut g = Mat::<f64>::zeros(r, r);
+    triangular::matmul(
+        g.as_mut(),
+        BlockStructure::TriangularLower,
+        Accum::Replace,
+        lhs.transpose(),
+        BlockStructure::Rectangular,
+        rhs,
+        BlockStructure::Rectangular,
+        1.0,
+        crate::optim::linalg::gram_parallelism(r, d),
+    );
+    for i in 0..r {
+        for j in i + 1..r {
+            g[(i, j)] = g[(j, i)];
+        }
+    }
+    g
+}
+
+/// `G z` for the symmetric `G`.
+fn apply(g: &Mat<f64>, z: &[f64]) -> Vec<f64> {
+    let n = g.nrows();
+    (0..n)
+        .map(|i| (0..n).map(|j| g[(i, j)] * z[j]).sum())
+        .collect()
+}
+
+fn normalize(z: &mut [f64]) -> f64 {
+    let norm = z.iter().map(|v| v * v).sum::<f64>().sqrt();
+    if norm > 0.0 {
+        z.iter_mut().for_each(|v| *v /= norm);
+    }
+    norm
+}
+
+/// The Cholesky factor of `X X^T` when `X` has full row rank with
+/// `l_min / l_max >= FAST_PATH_MIN_RATIO`; `None` otherwise.
+fn well_conditioned_gram(x: &[f64], n: usize, d: usize) -> Option<Llt<f64>> {
+    if n == 0 || n > d {
+        return None;
+    }
+    let g = gram_rows(x, n, d, None);
+    let llt = g.llt(Side::Lower).ok()?;
+    // A fixed, sign-varied start: deterministic and not orthogonal to any eigenvector
+    // in practice (an unlucky start only makes the estimate pessimistic: slow path).
+    let start: Vec<f64> = (0..n)
+        .map(|i| 1.0 + 0.5 * ((i * 7919) % 13) as f64 / 13.0)
+        .collect();
+    let mut z = start.clone();
+    let mut l_max = 0.0;
+    for _ in 0..POWER_STEPS {
+        normalize(&mut z);
+        z = apply(&g, &z);
+        l_max = normalize(&mut z);
+    }
+    let mut z = start;
+    let mut inv = 0.0;
+    for _ in 0..POWER_STEPS {
+        normalize(&mut z);
+        let b = Mat::from_fn(n, 1, |i, _| z[i]);
+        let sol = llt.solve(&b);
+        z = (0..n).map(|i| sol[(i, 0)]).collect();
+        inv = normalize(&mut z);
+    }
+    // inv -> 1 / l_min from below, so 1 / inv over-estimates l_min: the threshold keeps a
+    // margin of many orders above the SVD's cutoff.
+    let ratio = 1.0 / (inv * l_max);
+    (ratio.is_finite() && ratio >= FAST_PATH_MIN_RATIO).then_some(llt)
+}
+
+impl<'a> RangeBasis<'a> {
     /// Singular values below `rank_rtol * sigma_max` count as zero.
-    pub(crate) fn new(problem: &Problem, rank_rtol: f64) -> Result<Self> {
+    pub(crate) fn new(problem: &'a Problem, rank_rtol: f64) -> Result<Self> {
         let (n, d) = (problem.n_samples(), problem.dim());
+        let y = problem.y();
+        let mut gram = Estimate::new(&format!(
+            "the Gram matrix of X ({n} x {d}) and the predictor's Newton matrix"
+        ));
+        gram.add("X X^T and its Cholesky factor", &[2, n, n])?
+            .add("Newton matrix", &[n, n])?
+            .add("vectors", &[16, n.max(d)])?;
+        let fast = if n <= d {
+            gram.check("X")?;
+            well_conditioned_gram(problem.x(), n, d)
+        } else {
+            None
+        };
+        if let Some(llt) = fast {
+            let mut basis = RangeBasis {
+                rank: n,
+                xt: Cow::Borrowed(problem.x()),
+                yt: Cow::Borrowed(y),
+                distance_to_range: 0.0,
+                factors: Factors::Gram(llt),
+                y,
+            };
+            basis.distance_to_range = basis.residual_of_min_norm(problem);
+            return Ok(basis);
+        }
         Self::memory(n, d)?.check("X")?;
         // X is borrowed: the SVD's own working copy is the only other n x d block.
         let x = MatRef::from_row_major_slice(problem.x(), n, d);
@@ -55,7 +186,6 @@ impl RangeBasis {
                 xt[a * d + i] = s[a] * v[(i, a)];
             }
         }
-        let y = problem.y();
         let yt: Vec<f64> = (0..rank)
             .map(|a| (0..n).map(|i| u[(i, a)] * y[i]).sum())
             .collect();
@@ -68,17 +198,17 @@ impl RangeBasis {
             .sqrt();
         Ok(RangeBasis {
             rank,
-            u,
-            v,
-            s,
-            xt,
-            yt,
+            xt: Cow::Owned(xt),
+            yt: Cow::Owned(yt),
             distance_to_range,
+            factors: Factors::Svd { u, v, s },
+            y,
         })
     }
 
-    /// What the basis and a Newton solve on it allocate for `X` of `n x d` (`k = min(n, d)`):
-    /// the SVD's working copy of X and its factors, `Xt`, and the `k x k` Newton matrix.
+    /// What the SVD path and a Newton solve on it allocate for `X` of `n x d`
+    /// (`k = min(n, d)`): the SVD's working copy of X and its factors, `Xt`, and the
+    /// `k x k` Newton matrix.
     pub(crate) fn memory(n: usize, d: usize) -> Result<Estimate> {
         let k = n.min(d);
         let mut estimate = Estimate::new(&format!(
@@ -93,16 +223,53 @@ impl RangeBasis {
         Ok(estimate)
     }
 
-    /// The minimum-norm least-squares solution `V_r Sigma_r^{-1} U_r^T y`.
+    /// How the basis was computed, for messages.
+    pub(crate) fn method(&self) -> &'static str {
+        match self.factors {
+            Factors::Gram(_) => "Cholesky of X X^T (full row rank)",
+            Factors::Svd { .. } => "thin SVD",
+        }
+    }
+
+    /// The dual vector in the original coordinates, `U_r nu` (`nu` itself when `Xt = X`).
+    pub(crate) fn lift_dual(&self, nu: &[f64]) -> Vec<f64> {
+        match &self.factors {
+            Factors::Gram(_) => nu.to_vec(),
+            Factors::Svd { u, .. } => (0..u.nrows())
+                .map(|i| (0..self.rank).map(|a| u[(i, a)] * nu[a]).sum())
+                .collect(),
+        }
+    }
+
+    /// The minimum-norm least-squares solution: `X^T (X X^T)^{-1} y` on the fast path,
+    /// `V_r Sigma_r^{-1} U_r^T y` otherwise.
     pub(crate) fn min_norm_solution(&self) -> Vec<f64> {
-        let d = self.v.nrows();
-        (0..d)
-            .map(|i| {
-                (0..self.rank)
-                    .map(|a| self.v[(i, a)] * self.yt[a] / self.s[a])
-                    .sum()
-            })
-            .collect()
+        match &self.factors {
+            Factors::Gram(llt) => {
+                let n = self.rank;
+                let d = self.xt.len() / n.max(1);
+                let b = Mat::from_fn(n, 1, |i, _| self.y[i]);
+                let z = llt.solve(&b);
+                let mut theta = vec![0.0; d];
+                for (a, row) in self.xt.chunks_exact(d).enumerate() {
+                    let za = z[(a, 0)];
+                    theta.iter_mut().zip(row).for_each(|(t, x)| *t += za * x);
+                }
+                theta
+            }
+            Factors::Svd { v, s, .. } => {
+                let d = v.nrows();
+                (0..d)
+                    .map(|i| (0..self.rank).map(|a| v[(i, a)] * self.yt[a] / s[a]).sum())
+                    .collect()
+            }
+        }
+    }
+
+    /// `||y - X theta_min||` for the minimum-norm solution (the fast path's distance of
+    /// `y` to the range: roundoff for a full-row-rank X).
+    fn residual_of_min_norm(&self, problem: &Problem) -> f64 {
+        residual_norm(problem, &self.min_norm_solution())
     }
 }
 

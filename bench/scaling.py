@@ -1,0 +1,168 @@
+"""How ddln's implicit bias, baselines and flows scale with the problem size, next to
+SciPy's HiGHS on the same basis-pursuit LP and SciPy's best ODE method on the flow.
+
+Seeded sparse recovery: Gaussian X (n x d, n = d/10), a 10-sparse theta*, y = X theta*,
+two layers from the field's init at scale 0.01 (u = sqrt(2) 0.01, v = 0). For each d: wall time and peak memory
+(max RSS of the process) of
+
+* `ddln bias --no-baselines` (the predictor alone) and `ddln bias` (with min-L1, min-L2
+  and the small-init limit);
+* `ddln train` (gradient flow, default settings: the fast path) to a loss of 1e-12 ||y||^2;
+* SciPy `linprog(method="highs")` on basis pursuit (primal: theta = p - m, p, m >= 0);
+* SciPy `solve_ivp` (LSODA, rtol 1e-6) on the same flow in the reduced variable;
+
+each under a time budget (a row says when it ran out). The fitted growth exponent of
+each column is the least-squares slope of log time against log d. Writes
+bench/SCALING.md and bench/SCALING.json.
+
+Usage: bench/.venv/bin/python bench/scaling.py --cli target/release/ddln [--quick]
+       [--max-d 30000] [--budget 300]
+"""
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+SCALE = 0.01
+K = 10
+
+
+def problem(d, seed=0):
+    n = d // 10
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    star = np.zeros(d)
+    star[rng.choice(d, K, replace=False)] = rng.normal(size=K)
+    return X, X @ star
+
+
+def measured(cmd, budget, env=None):
+    """Runs cmd under /usr/bin/time; returns (seconds, peak MB, stdout) or None past the budget."""
+    start = time.perf_counter()
+    try:
+        out = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, capture_output=True, text=True,
+                             timeout=budget, env=env)
+    except subprocess.TimeoutExpired:
+        return None
+    wall = time.perf_counter() - start
+    if out.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed: {out.stderr[-2000:]}")
+    peak_kb = int(out.stderr.strip().splitlines()[-1])
+    return wall, peak_kb / 1e3, out.stdout
+
+
+def highs_basis_pursuit(x_path, y_path, budget):
+    code = (
+        "import numpy as np, time, scipy.optimize as so\n"
+        f"X = np.load({str(x_path)!r}); y = np.load({str(y_path)!r}); n, d = X.shape\n"
+        "t = time.perf_counter()\n"
+        "r = so.linprog(np.ones(2 * d), A_eq=np.hstack([X, -X]), b_eq=y, bounds=(0, None), method='highs')\n"
+        "assert r.status == 0, r.message\n"
+        "print(time.perf_counter() - t)\n"
+    )
+    return measured([sys.executable, "-c", code], budget)
+
+
+def lsoda_flow(x_path, y_path, budget, loss_tol):
+    """The same two-layer flow, integrated by SciPy on the layers, to the same loss."""
+    code = (
+        "import numpy as np, time\n"
+        "from scipy.integrate import solve_ivp\n"
+        f"X = np.load({str(x_path)!r}); y = np.load({str(y_path)!r}); U0 = np.load({str(x_path.parent / 'U0.npy')!r})\n"
+        "n, d = X.shape\n"
+        "def f(t, w):\n"
+        "    u, v = w[:d], w[d:]\n"
+        "    g = 2.0 * X.T @ (X @ (u * v) - y)\n"
+        "    return np.concatenate([-g * v, -g * u])\n"
+        "def done(t, w):\n"
+        "    r = X @ (w[:d] * w[d:]) - y\n"
+        f"    return r @ r - {loss_tol!r}\n"
+        "done.terminal = True\n"
+        "t = time.perf_counter()\n"
+        "s = solve_ivp(f, (0, 1e6), U0.ravel(), method='LSODA', rtol=1e-6, atol=1e-12, events=done)\n"
+        "assert s.status == 1, s.message\n"
+        "print(time.perf_counter() - t)\n"
+    )
+    return measured([sys.executable, "-c", code], budget)
+
+
+def slope(ds, ts):
+    pts = [(math.log(d), math.log(t)) for d, t in zip(ds, ts) if t is not None]
+    if len(pts) < 2:
+        return None
+    x, y = np.array(pts).T
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cli", default=str(ROOT / "target/release/ddln"))
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--max-d", type=int, default=30000)
+    ap.add_argument("--budget", type=float, default=300.0, help="seconds per measurement")
+    args = ap.parse_args()
+    sizes = [500, 1000] if args.quick else [d for d in (1000, 3000, 10000, 30000, 100000) if d <= args.max_d]
+    threads = os.cpu_count()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for d in sizes:
+            X, y = problem(d)
+            n = X.shape[0]
+            pdir = Path(tmp) / f"d{d}"
+            pdir.mkdir()
+            np.save(pdir / "X.npy", X)
+            np.save(pdir / "y.npy", y)
+            np.save(pdir / "U0.npy", np.vstack([np.full(d, math.sqrt(2) * SCALE), np.zeros(d)]))
+            src = ["--x", str(pdir / "X.npy"), "--y", str(pdir / "y.npy"), "--init", str(pdir / "U0.npy")]
+            loss_tol = 1e-12 * float(y @ y)
+            row = {"n": n, "d": d}
+            r = measured([args.cli, "bias", *src, "--no-baselines", "--json"], args.budget)
+            row["predictor"] = r and {"s": r[0], "peak_mb": r[1], "status": json.loads(r[2])["status"]}
+            r = measured([args.cli, "bias", *src, "--json"], args.budget)
+            row["bias_all"] = r and {"s": r[0], "peak_mb": r[1]}
+            r = measured([args.cli, "train", *src, "--t-end", "1e7", "--loss-tol", repr(loss_tol),
+                          "--summary-only", "--quiet", "--json", "--out", str(pdir / "run")], args.budget)
+            row["flow"] = r and {"s": r[0], "peak_mb": r[1], "status": json.loads(r[2])["status"]}
+            r = highs_basis_pursuit(pdir / "X.npy", pdir / "y.npy", args.budget)
+            row["highs_bp"] = r and {"s": float(r[2]), "peak_mb": r[1]}
+            r = lsoda_flow(pdir / "X.npy", pdir / "y.npy", args.budget, loss_tol) if d <= 10000 else None
+            row["lsoda_flow"] = r and {"s": float(r[2]), "peak_mb": r[1]}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    cols = ["predictor", "bias_all", "flow", "highs_bp", "lsoda_flow"]
+    fits = {c: slope([r["d"] for r in rows], [r[c]["s"] if r[c] else None for r in rows]) for c in cols}
+    out = {"sizes": sizes, "threads": threads, "budget_s": args.budget, "rows": rows,
+           "growth_exponents": fits, "quick": args.quick}
+    name = "SCALING-quick" if args.quick else "SCALING"
+    (ROOT / "bench" / f"{name}.json").write_text(json.dumps(out, indent=2))
+    cell = lambda v: "budget" if v is None else f"{v['s']:.3g} s, {v['peak_mb']:.0f} MB"
+    lines = [
+        "# Scaling with the problem size",
+        "",
+        f"Seeded sparse recovery (Gaussian X, n = d/10, {K}-sparse theta*), two layers from",
+        f"u = sqrt(2) {SCALE}, v = 0; {threads} threads; budget {args.budget:.0f} s per cell",
+        "(\"budget\": it did not finish). Wall time and peak memory (max RSS).",
+        "`bench/.venv/bin/python bench/scaling.py" + (" --quick" if args.quick else "") + "`.",
+        "",
+        "| n x d | predictor | `ddln bias` (all baselines) | flow (`ddln train`, loss 1e-12 ||y||^2) | HiGHS basis pursuit | SciPy LSODA flow |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(f"| {r['n']} x {r['d']} | " + " | ".join(cell(r[c]) for c in cols) + " |")
+    fit = lambda v: "—" if v is None else f"{v:.2f}"
+    lines += ["", "Growth exponent (time ~ d^p, least squares over the sizes that finished): "
+              + ", ".join(f"{c} {fit(fits[c])}" for c in cols) + "."]
+    (ROOT / "bench" / f"{name}.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
