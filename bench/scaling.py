@@ -23,6 +23,7 @@ import argparse
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -48,11 +49,16 @@ def problem(d, seed=0):
 def measured(cmd, budget, env=None):
     """Runs cmd under /usr/bin/time; returns (seconds, peak MB, stdout) or None past the budget."""
     start = time.perf_counter()
+    # Its own process group: on timeout the whole group goes (not just /usr/bin/time).
+    proc = subprocess.Popen(["/usr/bin/time", "-f", "%M"] + cmd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
     try:
-        out = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, capture_output=True, text=True,
-                             timeout=budget, env=env)
+        stdout, stderr = proc.communicate(timeout=budget)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         return None
+    out = subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
     wall = time.perf_counter() - start
     if out.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed: {out.stderr[-2000:]}")

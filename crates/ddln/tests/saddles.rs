@@ -365,3 +365,38 @@ fn jumps_at_tiny_inits() {
         assert!(steps[2] < 3 * steps[0], "{steps:?}");
     }
 }
+
+/// Depth 3 and 4 from `u^1 = 0`, `u^j = alpha`: the layer flow (the ordinary integrator,
+/// no small-init representation), its time rescaled by `alpha^(L-2) / w_L`, crosses the
+/// plateau levels at the two-layer algorithm's jump times (the reference, itself checked
+/// against the brute-force search above), with an error that falls like
+/// `alpha^(L-2)`: measured 1.95e-3 at L = 3, alpha = 1e-3 (order 1.00) and 1.97e-4 at
+/// L = 4, alpha = 1e-2 (order 2.02).
+#[test]
+fn deep_staircases_approach_the_algorithm_like_alpha_to_the_l_minus_2() {
+    use ddln::saddles::simulate_deep_jumps;
+    let (n, d, k) = (10, 20, 3);
+    let (x, y, _) = sparse_recovery(n, d, k, 7).unwrap();
+    let problem = Problem::new(x, n, d, y, Loss::Square).unwrap();
+    let saddles = saddle_to_saddle(&problem, &SaddleSettings::default()).unwrap();
+    for (depth, alphas, worst_allowed) in [(3, [0.01, 0.001], 5e-3), (4, [0.1, 0.01], 5e-4)] {
+        let errs: Vec<f64> = alphas
+            .iter()
+            .map(|&alpha| {
+                let r =
+                    simulate_deep_jumps(&problem, &saddles, depth, alpha, &FlowSettings::default())
+                        .unwrap();
+                assert!(
+                    r.jump_times.iter().all(|t| t.is_some()),
+                    "L={depth}: a jump was missed"
+                );
+                r.worst_error
+            })
+            .collect();
+        let order = (errs[0] / errs[1]).log10() / (alphas[0] / alphas[1]).log10();
+        eprintln!("L={depth}: worst errors {errs:?}, order {order:.3}");
+        assert!(errs[1] < worst_allowed, "L={depth}: {errs:?}");
+        let expected = (depth - 2) as f64;
+        assert!((order - expected).abs() < 0.3, "L={depth}: order {order}");
+    }
+}

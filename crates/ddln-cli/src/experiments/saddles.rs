@@ -8,7 +8,9 @@ use std::path::Path;
 use anyhow::Result;
 use ddln::mirror::{min_l1, LpSettings};
 use ddln::recipes::sparse_recovery;
-use ddln::saddles::{saddle_to_saddle, simulate_jumps, SaddleSettings, SmallInitModel};
+use ddln::saddles::{
+    saddle_to_saddle, simulate_deep_jumps, simulate_jumps, SaddleSettings, SmallInitModel,
+};
 use ddln::{FlowSettings, Loss, Problem};
 use plotters::style::RGBColor;
 use serde_json::json;
@@ -21,6 +23,8 @@ use crate::plot::{self, Chart, Corner, Series, PALETTE};
 pub struct Saddles;
 
 const EXPONENTS: [f64; 8] = [2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
+/// Depths >= 3 and their init scales (the last two fit the order of convergence).
+const DEEP: [(usize, [f64; 3]); 2] = [(3, [0.1, 0.01, 0.001]), (4, [0.3, 0.1, 0.01])];
 const SEED: u64 = 7;
 
 impl Experiment for Saddles {
@@ -107,6 +111,12 @@ impl Experiment for Saddles {
         ));
         crate::io::ensure_dir(dir)?;
         plot::save(&chart, &dir.join("staircase"))?;
+        let deep = deep_staircases(
+            &problem,
+            &saddles,
+            &chart.series[chart.series.len() - 1],
+            dir,
+        )?;
 
         let worst = |i: usize| rows[i]["worst_error"].as_f64().unwrap_or(f64::NAN);
         let at = |e: f64| EXPONENTS.iter().position(|&x| x == e).unwrap_or(0);
@@ -152,17 +162,99 @@ impl Experiment for Saddles {
                 holds: steps[EXPONENTS.len() - 1] < 3 * steps[at(16.0)],
                 evidence: format!("steps (accepted + rejected) from 1e-2 to 1e-256: {steps:?}"),
             },
+            deep.claim,
         ];
         Ok(Outcome {
             name: self.name().into(),
-            title: "Saddle-to-saddle dynamics at vanishing init (Pesme & Flammarion 2023): the limit algorithm against flows down to alpha = 1e-256".into(),
+            title: "Saddle-to-saddle dynamics at vanishing init (Pesme & Flammarion 2023): the limit algorithm against flows down to alpha = 1e-256, and at depths 3 and 4".into(),
             claims,
-            files: vec!["saddles/staircase.png".into(), "saddles/staircase.svg".into()],
+            files: vec![
+                "saddles/staircase.png".into(),
+                "saddles/staircase.svg".into(),
+                "saddles/staircase_deep.png".into(),
+                "saddles/staircase_deep.svg".into(),
+            ],
             details: json!({
                 "n": n, "d": d, "k": k, "seed": SEED, "initial_loss": saddles.initial_loss,
                 "jumps": jumps, "time_unit": saddles.time_unit, "simulations": rows,
-                "flow": settings,
+                "deep_simulations": deep.rows, "flow": settings,
             }),
         })
     }
+}
+
+/// The depth-3 and depth-4 staircases and their claim.
+struct Deep {
+    claim: Claim,
+    rows: Vec<serde_json::Value>,
+}
+
+/// Layer flows at depths 3 and 4 from `u^1 = 0`, `u^j = alpha`, in the depth's time
+/// `tau = t alpha^(L-2) / w_L`, against the same algorithm (`limit`: its staircase).
+fn deep_staircases(
+    problem: &Problem,
+    saddles: &ddln::saddles::Saddles,
+    limit: &Series,
+    dir: &Path,
+) -> Result<Deep> {
+    let display_floor = 1e-8 * saddles.initial_loss;
+    let mut chart = Chart {
+        title: "The same staircase at depths 3 and 4 (u^1 = 0, u^j = alpha), in the depth's time"
+            .into(),
+        x_label: "tau = t alpha^(L-2) / w_L".into(),
+        y_label: "loss (floored at 1e-8 L(0) for display)".into(),
+        log_y: true,
+        legend: Corner::LowerLeft,
+        ..Chart::default()
+    };
+    let (mut rows, mut orders, mut finest) = (Vec::new(), Vec::new(), Vec::new());
+    let mut color = 0;
+    for (depth, alphas) in DEEP {
+        let mut worst = Vec::new();
+        for alpha in alphas {
+            interrupt::check()?;
+            let sim =
+                simulate_deep_jumps(problem, saddles, depth, alpha, &FlowSettings::default())?;
+            chart.series.push(Series::solid(
+                format!("L = {depth}, alpha = {alpha}"),
+                sim.tau.clone(),
+                sim.loss.iter().map(|l| l.max(display_floor)).collect(),
+                PALETTE[color % PALETTE.len()],
+            ));
+            color += 1;
+            worst.push(sim.worst_error);
+            rows.push(json!({
+                "depth": depth, "alpha": alpha, "unit_edge": sim.unit_edge,
+                "jump_times": sim.jump_times, "relative_errors": sim.relative_errors,
+                "worst_error": sim.worst_error, "status": sim.status, "steps": sim.steps,
+            }));
+        }
+        let (a, b) = (alphas[1], alphas[2]);
+        orders.push((depth, (worst[1] / worst[2]).log10() / (a / b).log10()));
+        finest.push((depth, b, worst[2]));
+    }
+    chart.series.push(limit.clone());
+    plot::save(&chart, &dir.join("staircase_deep"))?;
+    let holds = orders
+        .iter()
+        .all(|&(depth, order)| (order - (depth - 2) as f64).abs() < 0.3)
+        && finest.iter().all(|&(_, _, e)| e < 5e-3);
+    let claim = Claim {
+        statement: "At depths 3 and 4 the layer flow, in the time t alpha^(L-2) / w_L, jumps at the algorithm's times, with an error falling like alpha^(L-2)".into(),
+        holds,
+        evidence: format!(
+            "fitted orders in alpha {}; worst errors at the smallest alpha {}",
+            orders
+                .iter()
+                .map(|(l, o)| format!("L = {l}: {o:.2}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            finest
+                .iter()
+                .map(|(l, a, e)| format!("L = {l}, alpha = {a}: {e:.2e}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    Ok(Deep { claim, rows })
 }

@@ -138,10 +138,21 @@ pub struct SmallInitRun {
 }
 
 /// Sees every accepted step and notes when the loss first falls to each level.
-struct Crossings {
+pub(crate) struct Crossings {
     levels: Vec<f64>,
-    found: Vec<Option<f64>>,
+    /// The time of each level's first crossing (interpolated in `log L`).
+    pub(crate) found: Vec<Option<f64>>,
     prev: Option<(f64, f64)>,
+}
+
+impl Crossings {
+    pub(crate) fn new(levels: &[f64]) -> Self {
+        Crossings {
+            levels: levels.to_vec(),
+            found: vec![None; levels.len()],
+            prev: None,
+        }
+    }
 }
 
 impl Observer for Crossings {
@@ -207,11 +218,7 @@ pub fn small_init_flow(
         t_rec.push(t);
         loss_rec.push(loss);
     };
-    let mut observer = Crossings {
-        levels: levels.to_vec(),
-        found: vec![None; levels.len()],
-        prev: None,
-    };
+    let mut observer = Crossings::new(levels);
     let hooks = Hooks {
         record: &mut record,
         observer: &mut observer,

@@ -12,6 +12,7 @@
 //! `t~ = 2 t / log(1/alpha)`.
 
 mod constrained_ls;
+mod deep;
 mod dual_flow;
 
 use serde::{Deserialize, Serialize};
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{check_positive, DdlnError, Result};
 use crate::problem::Problem;
 use constrained_ls::sign_constrained_ls;
+pub use deep::{simulate_deep_jumps, zero_first_init, DeepJumps};
 pub use dual_flow::{small_init_flow, SmallInitModel, SmallInitRun};
 
 /// Tolerances of the limit algorithm.
