@@ -46,11 +46,37 @@ def problem(d, seed=0):
     return X, X @ star
 
 
+# Runs argv[1:] as its only child and prints that child's peak RSS (KiB) last on stderr
+# (what /usr/bin/time -f %M gives, without needing it installed).
+# Also prints the child's wall time, so the wrapper's own start-up is not counted.
+PEAK_WRAPPER = (
+    "import resource, subprocess, sys, time\n"
+    "t = time.perf_counter()\n"
+    "r = subprocess.run(sys.argv[1:])\n"
+    "t = time.perf_counter() - t\n"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, t, file=sys.stderr)\n"
+    "sys.exit(r.returncode)\n"
+)
+
+
 def measured(cmd, budget, env=None):
-    """Runs cmd under /usr/bin/time; returns (seconds, peak MB, stdout) or None past the budget."""
-    start = time.perf_counter()
-    # Its own process group: on timeout the whole group goes (not just /usr/bin/time).
-    proc = subprocess.Popen(["/usr/bin/time", "-f", "%M"] + cmd, stdout=subprocess.PIPE,
+    """Runs cmd (peak memory by PEAK_WRAPPER), again up to twice more while a run takes under 2 s
+    (the fastest counts); returns (seconds, peak MB, stdout) or None past the budget."""
+    best = None
+    for _ in range(3):
+        r = measured_once(cmd, budget, env)
+        if r is None:
+            return best
+        best = r if best is None or r[0] < best[0] else best
+        if r[0] >= 2.0:
+            break
+    return best
+
+
+def measured_once(cmd, budget, env=None):
+    """One run of cmd: (seconds, peak MB, stdout), None past the budget."""
+    # Its own process group: on timeout the whole group goes (not just the wrapper).
+    proc = subprocess.Popen([sys.executable, "-c", PEAK_WRAPPER] + cmd, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
     try:
         stdout, stderr = proc.communicate(timeout=budget)
@@ -59,11 +85,10 @@ def measured(cmd, budget, env=None):
         proc.communicate()
         return None
     out = subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
-    wall = time.perf_counter() - start
     if out.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed: {out.stderr[-2000:]}")
-    peak_kb = int(out.stderr.strip().splitlines()[-1])
-    return wall, peak_kb / 1e3, out.stdout
+    peak_kb, wall = out.stderr.strip().splitlines()[-1].split()
+    return float(wall), int(peak_kb) / 1e3, out.stdout
 
 
 def highs_basis_pursuit(x_path, y_path, budget):
@@ -156,10 +181,11 @@ def main():
         "",
         f"Seeded sparse recovery (Gaussian X, n = d/10, {K}-sparse theta*), two layers from",
         f"u = sqrt(2) {SCALE}, v = 0; {threads} threads; budget {args.budget:.0f} s per cell",
-        "(\"budget\": it did not finish). Wall time and peak memory (max RSS).",
+        "(\"budget\": it did not finish). Wall time (the fastest of up to 3 runs for runs under",
+        "2 s; the solvers' own time for SciPy) and peak memory (max RSS).",
         "`bench/.venv/bin/python bench/scaling.py" + (" --quick" if args.quick else "") + "`.",
         "",
-        "| n x d | predictor | `ddln bias` (all baselines) | flow (`ddln train`, loss 1e-12 ||y||^2) | HiGHS basis pursuit | SciPy LSODA flow |",
+        "| n x d | predictor | `ddln bias` (all baselines) | flow (`ddln train` to loss 1e-12 y.y) | HiGHS basis pursuit | SciPy LSODA flow |",
         "|---|---|---|---|---|---|",
     ]
     for r in rows:

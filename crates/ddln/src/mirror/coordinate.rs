@@ -17,7 +17,7 @@
 //! part of one panel. Anchoring at `sigma0` means every value is a sum of same-sign
 //! terms: no cancellation, also for `v` close to `v0`.
 
-use super::quadrature::GaussLegendre;
+use super::quadrature::{bracketed_newton, GaussLegendre};
 use super::tail::FarTail;
 
 /// Width of a panel in `sigma` (the strip of analyticity has half-width pi/2).
@@ -368,38 +368,14 @@ impl DualCoordinate {
         ends: (f64, f64),
         value: impl Fn(f64) -> f64,
     ) -> f64 {
-        let (mut lo, mut hi) = (self.node(k), self.node(k + 1));
         let (v_lo, v_hi) = ends;
-        let frac = (target - v_lo) / (v_hi - v_lo);
-        let mut sigma = lo
-            + if frac.is_finite() {
-                frac.clamp(0.0, 1.0)
-            } else {
-                0.5
-            } * (hi - lo);
-        for _ in 0..100 {
-            let r = value(sigma) - target;
-            if r == 0.0 {
-                break;
-            }
-            if r > 0.0 {
-                hi = sigma;
-            } else {
-                lo = sigma;
-            }
-            let mut next = sigma - r / self.f(sigma);
-            if !(next > lo && next < hi) {
-                next = 0.5 * (lo + hi);
-            }
-            let step = (next - sigma).abs();
-            sigma = next;
-            if step <= 4.0 * f64::EPSILON * sigma.abs()
-                || hi - lo <= 4.0 * f64::EPSILON * sigma.abs()
-            {
-                break;
-            }
-        }
-        sigma
+        bracketed_newton(
+            (self.node(k), self.node(k + 1)),
+            (target - v_lo) / (v_hi - v_lo),
+            |sigma| value(sigma) - target,
+            |sigma| self.f(sigma),
+            0.0,
+        )
     }
 
     /// Estimated relative error of the quadrature table (0 for `L = 2`).

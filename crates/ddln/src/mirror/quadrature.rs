@@ -114,6 +114,47 @@ fn compute(n: usize) -> GaussLegendre {
     GaussLegendre { nodes, weights }
 }
 
+/// The root in `[lo, hi]` of the increasing `residual` (derivative `slope`), started
+/// `frac` of the way from `lo` (0.5 when not finite): Newton steps kept inside the
+/// shrinking bracket, else bisection, until a step or the bracket is below
+/// `4 eps max(|x|, floor)`.
+pub(crate) fn bracketed_newton(
+    (mut lo, mut hi): (f64, f64),
+    frac: f64,
+    residual: impl Fn(f64) -> f64,
+    slope: impl Fn(f64) -> f64,
+    floor: f64,
+) -> f64 {
+    let start = if frac.is_finite() {
+        frac.clamp(0.0, 1.0)
+    } else {
+        0.5
+    };
+    let mut x = lo + start * (hi - lo);
+    for _ in 0..100 {
+        let r = residual(x);
+        if r == 0.0 {
+            break;
+        }
+        if r > 0.0 {
+            hi = x;
+        } else {
+            lo = x;
+        }
+        let mut next = x - r / slope(x);
+        if !(next > lo && next < hi) {
+            next = 0.5 * (lo + hi);
+        }
+        let step = (next - x).abs();
+        x = next;
+        let scale = 4.0 * f64::EPSILON * x.abs().max(floor);
+        if step <= scale || hi - lo <= scale {
+            break;
+        }
+    }
+    x
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,7 +21,7 @@
 use crate::error::{DdlnError, Result};
 
 use super::map::MirrorMap;
-use super::quadrature::GaussLegendre;
+use super::quadrature::{bracketed_newton, GaussLegendre};
 
 /// Width of a panel in `rho = ln w`.
 const PANEL: f64 = 1.0;
@@ -195,7 +195,6 @@ impl TiedCoordinate {
             return r_l - (k * gap * (self.log_p0 + k * r_l).exp()).ln_1p() / k;
         }
         let k = (self.cum.partition_point(|&g| g <= target) - 1).min(last - 1);
-        let (mut lo, mut hi) = (self.node(k), self.node(k + 1));
         let rule = GaussLegendre::get();
         let f = |x: f64| self.h(x);
         let from_right = target < 0.0;
@@ -207,29 +206,7 @@ impl TiedCoordinate {
             }
         };
         let frac = (target - self.cum[k]) / (self.cum[k + 1] - self.cum[k]);
-        let mut rho = lo + frac.clamp(0.0, 1.0) * (hi - lo);
-        for _ in 0..100 {
-            let res = residual(rho);
-            if res == 0.0 {
-                break;
-            }
-            if res > 0.0 {
-                hi = rho;
-            } else {
-                lo = rho;
-            }
-            let mut next = rho - res / self.h(rho);
-            if !(next > lo && next < hi) {
-                next = 0.5 * (lo + hi);
-            }
-            let step = (next - rho).abs();
-            rho = next;
-            let scale = 4.0 * f64::EPSILON * rho.abs().max(1.0);
-            if step <= scale || hi - lo <= scale {
-                break;
-            }
-        }
-        rho
+        bracketed_newton((self.node(k), self.node(k + 1)), frac, residual, f, 1.0)
     }
 
     /// `rho = ln w` at which `|theta| = e^{log_theta}` (Newton on a function with slope in

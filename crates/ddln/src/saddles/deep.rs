@@ -18,7 +18,7 @@ use crate::param::Model;
 use crate::problem::Problem;
 
 use super::dual_flow::Crossings;
-use super::{plateau_levels, Saddles};
+use super::{jump_errors, plateau_levels, Saddles};
 
 /// A depth-`L` flow at small init next to the limit algorithm.
 #[derive(Debug, Clone, Serialize)]
@@ -94,21 +94,13 @@ pub fn simulate_deep_jumps(
         .iter()
         .map(|c| c.map(|t| t * time_factor))
         .collect();
-    let relative_errors: Vec<f64> = jump_times
-        .iter()
-        .zip(&saddles.jumps)
-        .map(|(c, j)| {
-            c.map_or(f64::NAN, |t| {
-                (t - j.time_accelerated).abs() / j.time_accelerated
-            })
-        })
-        .collect();
+    let (relative_errors, worst_error) = jump_errors(&jump_times, saddles);
     Ok(DeepJumps {
         depth,
         alpha,
         unit_edge,
         time_factor,
-        worst_error: relative_errors.iter().cloned().fold(0.0, f64::max),
+        worst_error,
         relative_errors,
         jump_times,
         tau: run.trajectory.t.iter().map(|t| t * time_factor).collect(),

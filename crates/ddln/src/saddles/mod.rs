@@ -268,8 +268,19 @@ pub fn simulate_jumps(
         &plateau_levels(saddles),
         settings,
     )?;
-    let relative_errors: Vec<f64> = run
-        .crossings
+    let (relative_errors, worst_error) = jump_errors(&run.crossings, saddles);
+    Ok(SimulatedJumps {
+        lambda,
+        jump_times: run.crossings.clone(),
+        worst_error,
+        relative_errors,
+        run,
+    })
+}
+
+/// `|simulated - algorithm| / algorithm` per jump (NaN where not crossed) and the largest.
+pub(crate) fn jump_errors(times: &[Option<f64>], saddles: &Saddles) -> (Vec<f64>, f64) {
+    let errors: Vec<f64> = times
         .iter()
         .zip(&saddles.jumps)
         .map(|(c, j)| {
@@ -278,11 +289,6 @@ pub fn simulate_jumps(
             })
         })
         .collect();
-    Ok(SimulatedJumps {
-        lambda,
-        jump_times: run.crossings.clone(),
-        worst_error: relative_errors.iter().cloned().fold(0.0, f64::max),
-        relative_errors,
-        run,
-    })
+    let worst = errors.iter().cloned().fold(0.0, f64::max);
+    (errors, worst)
 }
