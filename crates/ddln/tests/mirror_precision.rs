@@ -67,3 +67,34 @@ fn tiny_inits_converge_to_the_small_init_limit() {
         assert!(gap <= 1e-9, "L={depth} alpha={scale}: {gap:e} from min-L1");
     }
 }
+
+/// Where even the edge distance cannot help (depth 4 at alpha = 1e-100: theta(0) and
+/// Psi' are of order alpha^4 = 1e-400, below f64), the status says so; theta is not
+/// passed off as the limit.
+#[test]
+fn inits_below_f64_are_precision_limited() {
+    let (n, d, k) = (15, 40, 3);
+    let (x, y, _) = sparse_recovery(n, d, k, 0).unwrap();
+    let problem = Problem::new(x, n, d, y, Loss::Square).unwrap();
+    let init = InitRecipe {
+        depth: 4,
+        scale: 1e-100,
+        zero_first: true,
+        shape: InitShape::Constant,
+        seed: 0,
+    }
+    .draw(d)
+    .unwrap();
+    let pred = predict(&problem, &init, 4, &PredictSettings::default()).unwrap();
+    assert_eq!(
+        pred.status,
+        PredictStatus::PrecisionLimited,
+        "{}",
+        pred.message
+    );
+    assert!(
+        pred.message.contains("f64 cannot resolve"),
+        "{}",
+        pred.message
+    );
+}

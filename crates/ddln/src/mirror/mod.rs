@@ -19,6 +19,7 @@ pub mod check;
 pub mod closed_form;
 mod coordinate;
 pub mod discrete;
+mod dual_point;
 pub mod entropy;
 mod homotopy;
 pub mod hyperbolic;
