@@ -165,10 +165,7 @@ impl MirrorMap for ModelMap {
         self.part(i, |m, j| m.psi_edge_i(j, upper, gap))
     }
     fn resolves_edges(&self) -> bool {
-        match self {
-            ModelMap::Deep(_) | ModelMap::Power(_) => true,
-            ModelMap::Mixed { tied, .. } => tied.is_none(),
-        }
+        true
     }
     fn hessian_i(&self, i: usize, theta: f64) -> f64 {
         self.part(i, |m, j| m.hessian_i(j, theta))

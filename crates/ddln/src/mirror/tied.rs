@@ -22,6 +22,7 @@ use crate::error::{DdlnError, Result};
 
 use super::map::MirrorMap;
 use super::quadrature::{bracketed_newton, GaussLegendre};
+use super::tail::FarTail;
 
 /// Width of a panel in `rho = ln w`.
 const PANEL: f64 = 1.0;
@@ -65,6 +66,11 @@ struct TiedCoordinate {
     k0: usize,
     /// `cum[k] = G(node k)`, `node k = r0 + (k - k0) PANEL`.
     cum: Vec<f64>,
+    /// `tail[k] = int_{node k}^{inf} h` for `k >= k0`, summed from the far end (index
+    /// `k - k0`): the distance to the box edge, without cancellation.
+    tail: Vec<f64>,
+    /// The tail beyond the last node, in `u = 1/w`.
+    far: FarTail,
     /// Estimated relative error of the table.
     error_estimate: f64,
 }
@@ -72,6 +78,8 @@ struct TiedCoordinate {
 impl TiedCoordinate {
     fn new(s: f64, m: usize, w0: f64, gaps: Vec<f64>) -> Self {
         let log_p0 = gaps.iter().map(|g| 0.5 * g.ln()).sum();
+        // int_w^inf dw / (w^{m-1} P(w)) in u = 1/w: u^{(m-1) + (L-m) - 2} = u^{L-3}.
+        let far = FarTail::new((m + gaps.len()) as i32 - 3, &gaps);
         let mut c = TiedCoordinate {
             s,
             m,
@@ -81,6 +89,8 @@ impl TiedCoordinate {
             log_p0,
             k0: 0,
             cum: Vec::new(),
+            tail: Vec::new(),
+            far,
             error_estimate: 0.0,
         };
         c.build_table();
@@ -121,15 +131,28 @@ impl TiedCoordinate {
             piece
         };
         let mut right = Vec::new();
+        let mut pieces = Vec::new();
         let mut acc = 0.0;
+        let far_from = self.far.v_min().ln();
         for k in 0..MAX_PANELS {
             let a = self.r0 + k as f64 * PANEL;
             let b = a + PANEL;
-            acc += integrate(a, b, acc);
+            let piece = integrate(a, b, acc);
+            acc += piece;
             right.push(acc);
-            if !acc.is_finite() || self.h(b) / self.decay_rate(b) <= TAIL_RTOL * acc {
+            pieces.push(piece);
+            // Done once the tail is negligible and the far quadrature holds beyond b.
+            if !acc.is_finite()
+                || (self.h(b) / self.decay_rate(b) <= TAIL_RTOL * acc && b >= far_from)
+            {
                 break;
             }
+        }
+        let last_node = self.r0 + pieces.len() as f64 * PANEL;
+        let mut tail = vec![0.0; pieces.len() + 1];
+        tail[pieces.len()] = self.far.beyond(last_node.exp());
+        for k in (0..pieces.len()).rev() {
+            tail[k] = tail[k + 1] + pieces[k];
         }
         let mut left = Vec::new();
         let mut acc = 0.0f64;
@@ -144,6 +167,7 @@ impl TiedCoordinate {
         self.cum = left.into_iter().rev().collect();
         self.cum.push(0.0);
         self.cum.extend(right);
+        self.tail = tail;
         self.error_estimate = max_err;
     }
 
@@ -166,7 +190,7 @@ impl TiedCoordinate {
         let last = self.cum.len() - 1;
         let pos = (r - self.r0) / PANEL + self.k0 as f64;
         if pos >= last as f64 {
-            return self.cum[last];
+            return self.cum[last] + (self.tail[last - self.k0] - self.far.beyond(r.exp()));
         }
         if pos < 0.0 {
             return self.g_left(r);
@@ -181,9 +205,12 @@ impl TiedCoordinate {
         }
     }
 
-    /// `rho` with `G(rho) = target`, `target < cum_last`.
+    /// `rho` with `G(rho) = target`, `target < upper()`.
     fn g_inv(&self, target: f64) -> f64 {
         let last = self.cum.len() - 1;
+        if target >= self.cum[last] {
+            return self.rho_near_edge(self.upper() - target);
+        }
         if target < self.cum[0] {
             let r_l = self.node(0);
             let gap = self.cum[0] - target;
@@ -226,8 +253,31 @@ impl TiedCoordinate {
         rho
     }
 
+    /// The box edge `G(+inf)` (the table plus the far tail).
     fn upper(&self) -> f64 {
-        self.cum[self.cum.len() - 1]
+        self.cum[self.cum.len() - 1] + self.tail[self.tail.len() - 1]
+    }
+
+    /// `rho` at which the tail of `G` beyond it is `gap > 0`: the point at distance `gap`
+    /// from the box edge, found without forming `edge - gap`.
+    fn rho_near_edge(&self, gap: f64) -> f64 {
+        let end = self.tail[self.tail.len() - 1];
+        if gap <= end {
+            return self.far.v_at(gap).unwrap_or_else(|| self.far.v_min()).ln();
+        }
+        if gap >= self.tail[0] {
+            // Left of r0: not near the edge.
+            return self.g_inv(self.upper() - gap);
+        }
+        // tail decreases: tail[j + 1] <= gap < tail[j], node k0 + j.
+        let j = self.tail.partition_point(|&t| t > gap) - 1;
+        let k = self.k0 + j;
+        let rule = GaussLegendre::get();
+        let f = |x: f64| self.h(x);
+        let residual =
+            |rho: f64| gap - (self.tail[j + 1] + rule.integrate(rho, self.node(k + 1), f));
+        let frac = (self.tail[j] - gap) / (self.tail[j] - self.tail[j + 1]);
+        bracketed_newton((self.node(k), self.node(k + 1)), frac, residual, f, 1.0)
     }
 
     fn psi(&self, xi: f64) -> (f64, f64) {
@@ -235,7 +285,11 @@ impl TiedCoordinate {
         if target.is_nan() || target >= self.upper() {
             return (f64::NAN, f64::NAN);
         }
-        let rho = self.g_inv(target);
+        self.psi_at(self.g_inv(target))
+    }
+
+    /// `(Psi, Psi')` at `rho = ln w`.
+    fn psi_at(&self, rho: f64) -> (f64, f64) {
         let log_theta = self.log_abs_theta(rho);
         let e = (2.0 * rho).exp();
         let factor = self.m as f64 + self.gaps.iter().map(|&g| e / (e + g)).sum::<f64>();
@@ -332,6 +386,17 @@ impl MirrorMap for TiedMap {
         let c = &self.coords[i];
         c.conjugate(c.g_inv(c.s * xi))
     }
+    fn psi_edge_i(&self, i: usize, upper: bool, gap: f64) -> (f64, f64) {
+        let c = &self.coords[i];
+        // The finite end of the box: upper for s > 0, lower for s < 0.
+        if upper != (c.s > 0.0) || gap.is_nan() || gap <= 0.0 {
+            return (f64::NAN, f64::NAN);
+        }
+        c.psi_at(c.rho_near_edge(gap))
+    }
+    fn resolves_edges(&self) -> bool {
+        true
+    }
     fn gradient_i(&self, i: usize, theta: f64) -> f64 {
         let c = &self.coords[i];
         if c.s * theta <= 0.0 {
@@ -406,6 +471,23 @@ mod tests {
                     .product::<f64>();
             assert!((theta0 - expected).abs() <= 1e-15 * expected.abs());
             assert!(map.value_i(0, theta0).abs() <= 1e-15);
+        }
+    }
+
+    /// `Psi` from the distance `g` to the box edge, two of three layers tied: the tail is
+    /// `asinh(sqrt(D) / w) / sqrt(D)` (closed form), so `w = sqrt(D) / sinh(g sqrt(D))` and
+    /// `theta = w^2 sqrt(w^2 + D)`; for gaps down to 1e-30 (theta ~ 1e90), both signs.
+    #[test]
+    fn psi_from_the_edge_matches_the_closed_form() {
+        for (w0, gap, sign) in [(0.3f64, 0.55f64, 1.0f64), (1e-3, 0.25, -1.0)] {
+            let u = (w0 * w0 + gap).sqrt();
+            let map = TiedMap::new(&[0], &[vec![sign * w0, w0, u]]).unwrap();
+            for g in [0.5, 1e-3, 1e-12, 1e-30] {
+                let w = gap.sqrt() / (g * gap.sqrt()).sinh();
+                let theta = sign * w * w * (w * w + gap).sqrt();
+                let (t, _) = map.psi_edge_i(0, sign > 0.0, g);
+                assert!((t - theta).abs() <= 1e-12 * theta.abs(), "g {g}: {t} vs {theta}");
+            }
         }
     }
 
