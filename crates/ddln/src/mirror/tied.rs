@@ -486,7 +486,10 @@ mod tests {
                 let w = gap.sqrt() / (g * gap.sqrt()).sinh();
                 let theta = sign * w * w * (w * w + gap).sqrt();
                 let (t, _) = map.psi_edge_i(0, sign > 0.0, g);
-                assert!((t - theta).abs() <= 1e-12 * theta.abs(), "g {g}: {t} vs {theta}");
+                assert!(
+                    (t - theta).abs() <= 1e-12 * theta.abs(),
+                    "g {g}: {t} vs {theta}"
+                );
             }
         }
     }
