@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::loss::Loss;
 use crate::mirror::{
-    discrete_bias, mirror_check, momentum_bias, DiscreteBias, MirrorCheck, MomentumBias,
-    PredictSettings,
+    discrete_bias, mirror_check, momentum_bias, momentum_bias_applies, DiscreteBias, MirrorCheck,
+    MomentumBias, PredictSettings,
 };
 use crate::observe::Observer;
 use crate::optim::{
@@ -225,14 +225,16 @@ pub fn train_from<O: Observer>(
         }))
     });
     let momentum_bias = match method {
-        Method::Descent(s) if s.momentum > 0.0 => {
-            Some(Checked::from_result(if checkpoint.is_some() {
+        Method::Descent(s) if s.momentum > 0.0 => Some(Checked::from_result(
+            if let Some(why) = momentum_bias_applies(problem, s) {
+                Err(why.to_string())
+            } else if checkpoint.is_some() {
                 Err("a resumed run starts with a velocity: the momentum limit is predicted for the run from its init".into())
             } else {
                 momentum_bias(problem, model, init, s, s.steps, &run.final_theta)
                     .map_err(|e| e.to_string())
-            }))
-        }
+            },
+        )),
         _ => None,
     };
     Ok(Report {

@@ -47,7 +47,7 @@ pub use hyperbolic::Hyperbolic;
 pub use li_conditions::{li_conditions, LiReport};
 pub use map::MirrorMap;
 pub use model_map::{predict_model, ModelMap, Part};
-pub use momentum_bias::{momentum_bias, MomentumBias};
+pub use momentum_bias::{momentum_bias, momentum_bias_applies, MomentumBias};
 pub use power::PowerMap;
 pub use predict::{predict, predict_with, PredictSettings, PredictStatus, Prediction};
 pub use small_init::{small_init_limit, small_init_weights, SmallInitLimit};

@@ -48,9 +48,28 @@ pub struct MomentumBias {
     pub flow_limit_to_final: Option<f64>,
 }
 
+/// Why a run has no momentum limit, or `None` when it has one: heavy ball (momentum > 0)
+/// with a constant step, full batches (the lambda rule is about full-batch heavy ball)
+/// and the squared loss.
+pub fn momentum_bias_applies(
+    problem: &Problem,
+    settings: &DescentSettings,
+) -> Option<&'static str> {
+    if settings.momentum <= 0.0 {
+        Some("the momentum limit is for heavy-ball runs (momentum > 0)")
+    } else if settings.schedule != Schedule::Constant {
+        Some("the lambda rule needs a constant step (schedule = constant)")
+    } else if settings.batch_size.is_some_and(|b| b < problem.n_samples()) {
+        Some("the lambda rule is about full-batch heavy ball (no batch_size)")
+    } else if problem.loss() != Loss::Square {
+        Some("the limit is predicted over the interpolators: squared loss only")
+    } else {
+        None
+    }
+}
+
 /// The implicit bias of a heavy-ball run of `steps` steps with `settings` from `init`
-/// that ended at `final_theta`. Needs a constant step and full batches (the lambda rule
-/// is about full-batch heavy ball) and the squared loss.
+/// that ended at `final_theta`; an error where [`momentum_bias_applies`] says why not.
 pub fn momentum_bias(
     problem: &Problem,
     model: Model,
@@ -59,20 +78,10 @@ pub fn momentum_bias(
     steps: u64,
     final_theta: &[f64],
 ) -> Result<MomentumBias> {
+    if let Some(why) = momentum_bias_applies(problem, settings) {
+        return Err(DdlnError::invalid("train", why));
+    }
     let beta = settings.momentum;
-    let not = |why: &str| Err(DdlnError::invalid("train", why.to_string()));
-    if beta <= 0.0 {
-        return not("the momentum limit is for heavy-ball runs (momentum > 0)");
-    }
-    if settings.schedule != Schedule::Constant {
-        return not("the lambda rule needs a constant step (schedule = constant)");
-    }
-    if settings.batch_size.is_some_and(|b| b < problem.n_samples()) {
-        return not("the lambda rule is about full-batch heavy ball (no batch_size)");
-    }
-    if problem.loss() != Loss::Square {
-        return not("the limit is predicted over the interpolators: squared loss only");
-    }
     let gamma = settings.lr;
     let h = gamma / (1.0 - beta);
     let lambda = h / (1.0 - beta);
