@@ -62,6 +62,7 @@ pub fn summary(config: &TrainConfig, loaded: &Loaded, report: &Report) -> Value 
         "mirror_check": report.mirror_check,
         "implicit_bias": report.implicit_bias,
         "momentum_bias": report.momentum_bias,
+        "jumps": report.jumps,
         "config": config,
     })
 }

@@ -630,8 +630,8 @@ fn summary_only_and_the_solver_report() {
     // The summary, and the marker that says which command wrote the folder.
     assert_eq!(files, vec![".ddln-output.json", "summary.json"]);
     assert_eq!(small["final_theta"], full["final_theta"]);
-    // The init satisfies assumption (A): auto integrates the reduced dynamics.
-    assert_eq!(full["solver"]["dynamics"], "reduced");
+    // A two-layer init: auto integrates the dual dynamics (layers in closed form).
+    assert_eq!(full["solver"]["dynamics"], "dual");
     assert_eq!(full["solver"]["integrator"], "auto");
     assert_eq!(full["solver"]["methods"][0], "dopri5");
     let layers = run(
@@ -835,4 +835,51 @@ fn bias_without_baselines() {
     let bare = run(&["--no-baselines"]);
     assert_eq!(full["theta_inf"], bare["theta_inf"]);
     assert!(bare.get("min_l1").is_none() && full["min_l1"]["certificate"]["method"] == "homotopy");
+}
+
+/// A flow at init scale 1e-300 from the command line: the dual dynamics, finite layers,
+/// and the run's jumps within 1% of the limit algorithm's times (the error of the limit
+/// at log(1/alpha) = 690 is about 0.3%; tests/saddles.rs checks the algorithm against a
+/// brute-force search).
+#[test]
+fn tiny_init_runs_report_their_jumps() {
+    let dir = tmpdir("tiny-init");
+    let o = ddln(&[
+        "train",
+        "--preset",
+        "uv",
+        "--alpha",
+        "1e-300",
+        "--n",
+        "10",
+        "--d",
+        "20",
+        "--k",
+        "3",
+        "--t-end",
+        "300",
+        "--quiet",
+        "--json",
+        "--summary-only",
+        "--out",
+        dir.join("run").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["solver"]["dynamics"], "dual");
+    assert!(s["final_layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap())
+        .all(|v| v.as_f64().is_some_and(f64::is_finite)));
+    let jumps = &s["jumps"];
+    assert_eq!(jumps["applies"], true, "{jumps}");
+    let list = jumps["jumps"].as_array().unwrap();
+    assert!(list.len() >= 3);
+    let worst = jumps["worst_time_error"].as_f64().unwrap();
+    assert!(worst > 0.0 && worst < 0.01, "{worst}");
+    for j in list {
+        assert!(j["active"].is_array() && j["theta"].is_array() && j["loss"].is_number());
+    }
 }

@@ -58,7 +58,7 @@ use crate::vocab;
 /// model : str
 ///     The parameterization, in words.
 /// dynamics : str or None
-///     The variables a flow integrated, "layers" or "reduced" (None for descent).
+///     The variables a flow integrated, "layers", "reduced" or "dual" (None for descent).
 /// solver : dict or None
 ///     For a flow: dynamics, dynamics_reason (what dynamics="auto" decided and why),
 ///     integrator (asked for), methods (that ran, in order), switch_reason.
@@ -80,6 +80,14 @@ use crate::vocab;
 ///     the momentum flow lambda_eff w'' + w' = -grad L ends from the init; numpy),
 ///     prediction_status, distance_to_final, flow_limit (numpy or None),
 ///     flow_limit_status, flow_limit_to_final. None otherwise.
+/// jumps : dict or None
+///     gradient_flow: the saddle-to-saddle jumps of a run at small init (squared loss;
+///     u ⊙ v, u^2 - v^2, or deep L >= 3 under (A); every coordinate's dual box reaching
+///     at least 5 from the init): applies, reason, time_scale, box_source, initial_loss,
+///     status, worst_time_error and jumps, a list of dicts with the algorithm's time,
+///     time_accelerated, theta, loss, active, signs, tie, degenerate and the run's
+///     simulated_time, simulated_bracket, time_error, simulated_loss, simulated_theta,
+///     saddle_error. None for gradient_descent.
 #[pyclass(frozen, module = "ddln", name = "Run")]
 pub struct PyRun {
     /// The core run itself (what `ddln.mirror_check` reads); arrays are numpy views
@@ -101,6 +109,8 @@ pub struct PyRun {
     implicit_bias: Option<Py<PyDict>>,
     #[pyo3(get)]
     momentum_bias: Option<Py<PyDict>>,
+    #[pyo3(get)]
+    jumps: Option<Py<PyDict>>,
     deep: bool,
     diagnostics_json: String,
     diagnostics: PyOnceLock<Py<PyAny>>,
@@ -228,7 +238,7 @@ impl PyRun {
         self.core.message.clone()
     }
 
-    /// The variables a flow integrated, "layers" or "reduced" (None for descent).
+    /// The variables a flow integrated, "layers", "reduced" or "dual" (None for descent).
     #[getter]
     fn dynamics(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         self.core
@@ -366,6 +376,10 @@ fn py_run(
         Some(checked) => Some(momentum_dict(py, checked)?),
         None => None,
     };
+    let jumps = match &report.jumps {
+        Some(checked) => Some(json_dict(py, checked, "jumps")?),
+        None => None,
+    };
     let run = report.run;
     let stats = json_dict(py, &run.stats, "stats")?;
     // serde writes a NaN as null: keep max_local_error a float (NaN for descent).
@@ -387,6 +401,7 @@ fn py_run(
         mirror_check,
         implicit_bias,
         momentum_bias,
+        jumps,
         deep: matches!(model, Model::Deep { .. }),
         diagnostics_json,
         diagnostics: PyOnceLock::new(),
@@ -471,12 +486,16 @@ fn callback(on_step: Option<&Bound<'_, PyAny>>, every: u64) -> Result<Option<Py<
 ///     Stride of on_step in accepted steps (>= 1).
 /// progress : bool
 ///     Draw a progress bar on sys.stderr.
-/// dynamics : {"auto", "layers", "reduced"}
+/// dynamics : {"auto", "layers", "reduced", "dual"}
 ///     The variables integrated. "reduced" (model="deep", assumption (A)): the
 ///     d-dimensional ODE dv/dt = -P(v) grad L(phi(v)) in the minimal layer v, with every
 ///     layer rebuilt as u^j = s_j sqrt(v^2 + D_j) at the recorded times (docs/math.md
-///     section 4); "layers": every layer entry; "auto" (default): reduced where it
-///     applies, layers otherwise. Same Run, same trajectory up to the tolerance.
+///     section 4); "dual" (two layers: model="deep" with 2 rows, or model="signed" with
+///     power=2; any init): the d dual variables xi = -int grad L with the layers in
+///     closed form, exact at any init scale (1e-300 included) and a plateau in a few
+///     steps (section 12); "layers": every layer entry; "auto" (default): dual for two
+///     layers, reduced where it applies, layers otherwise. Same Run, same trajectory up
+///     to the tolerance.
 /// mirror_check : bool
 ///     (model="deep", implies track_xi) Check the run against the mirror flow of its init:
 ///     run.mirror_check holds max_t ||grad Q(theta(t)) - xi(t)|| and the distance of

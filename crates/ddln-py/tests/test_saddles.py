@@ -1,6 +1,7 @@
 """ddln.saddles: the limit's last saddle against SciPy's HiGHS (basis pursuit, the
 alpha -> 0 limit for n < d), the jumps against a flow simulated by ddln.gradient_flow
-(the layer ODE) at alpha = 1e-8, and bad inputs."""
+(the layer ODE) at alpha = 1e-8, flows at alpha = 1e-300 and their run.jumps, and bad
+inputs."""
 
 import numpy as np
 import pytest
@@ -30,9 +31,44 @@ def test_last_saddle_is_basis_pursuit_and_flows_converge():
     t_end = 2 * first["time_accelerated"] * lam
     t_eval = np.linspace(0, t_end, 4001)
     U0 = np.stack([np.full(d, np.sqrt(2) * alpha), np.zeros(d)])
-    run = ddln.gradient_flow(X, y, U0, t_end=t_end, t_eval=t_eval, atol=1e-30)
+    run = ddln.gradient_flow(X, y, U0, t_end=t_end, t_eval=t_eval, atol=1e-30, dynamics="layers")
     t_cross = run.t[np.argmax(run.loss < level)] / lam
     assert abs(t_cross - first["time_accelerated"]) / first["time_accelerated"] < 0.15
+
+
+def test_flows_at_1e_300_report_their_jumps():
+    """u ⊙ v from u = sqrt(2) alpha, v = 0 and u^2 - v^2 from u = v = alpha at alpha =
+    1e-300: the default picks the dual dynamics, the layers are finite, run.jumps holds
+    ddln.saddles' jump times in flow time (t~ log(1/alpha), resp. t~ log(1/alpha) / 2),
+    and its first crossing is where the recorded loss curve, searched here, crosses the
+    level between the first two plateaus (to the recording grid)."""
+    X, y = ddln.data.sparse_recovery(10, 20, 3, seed=7)
+    d = X.shape[1]
+    limit = ddln.saddles(X, y)["jumps"]
+    alpha = 1e-300
+    lam = np.log(1 / alpha)
+    cases = [
+        (dict(), np.stack([np.full(d, np.sqrt(2) * alpha), np.zeros(d)]), lam),
+        (dict(model="signed", power=2), np.full((2, d), alpha), lam / 2),
+    ]
+    for model, U0, per in cases:
+        t_end = 1.5 * limit[-1]["time_accelerated"] * per
+        t_eval = np.linspace(0, t_end, 20001)
+        run = ddln.gradient_flow(X, y, U0, t_end=t_end, t_eval=t_eval, **model)
+        assert run.dynamics == "dual" and run.success
+        assert np.all(np.isfinite(run.layers)) and np.all(np.isfinite(run.theta))
+        jumps = run.jumps
+        assert jumps["applies"], jumps.get("reason")
+        np.testing.assert_allclose(
+            [j["time"] for j in jumps["jumps"]],
+            [j["time_accelerated"] * per for j in limit],
+            rtol=1e-9,
+        )
+        assert jumps["worst_time_error"] < 0.01
+        first = jumps["jumps"][0]
+        level = np.sqrt(jumps["initial_loss"] * first["loss"])
+        grid = run.t[np.argmax(run.loss < level)]
+        assert abs(grid - first["simulated_time"]) <= t_eval[1] - t_eval[0]
 
 
 def test_bad_inputs():

@@ -15,6 +15,7 @@ use crate::optim::{
 };
 use crate::param::Model;
 use crate::problem::Problem;
+use crate::saddles::{JumpWatch, RunJumps};
 use crate::theory::{self, Diagnostics, LayerWatch, RateCheck};
 
 /// Which trainer to run.
@@ -52,6 +53,9 @@ pub struct Report {
     /// Heavy-ball runs: the limit of the momentum gradient flow from the init
     /// ([`crate::mirror::momentum_bias`]), or why not.
     pub momentum_bias: Option<Checked<MomentumBias>>,
+    /// Flows: the saddle-to-saddle jumps of a run at small init, predicted in the run's
+    /// dual box and measured on the run ([`crate::saddles::RunJumps`]), or why not.
+    pub jumps: Option<Checked<RunJumps>>,
 }
 
 /// A check on a run, or why it does not apply.
@@ -141,8 +145,13 @@ pub fn train_from<O: Observer>(
         Model::Deep { depth } => Some(LayerWatch::new(init, depth, d)),
         _ => None,
     };
+    let mut jump_watch = match method {
+        Method::Flow(_) => Some(JumpWatch::new(problem, model, init)),
+        Method::Descent(_) => None,
+    };
     let run = {
-        let mut both = (watch.as_mut(), observer);
+        let jumps = jump_watch.as_mut().and_then(|w| w.as_mut().ok());
+        let mut both = ((watch.as_mut(), jumps), observer);
         match (method, checkpoint) {
             (Method::Flow(_), Some(_)) => {
                 return Err(crate::DdlnError::invalid(
@@ -237,12 +246,14 @@ pub fn train_from<O: Observer>(
         )),
         _ => None,
     };
+    let jumps = jump_watch.map(|w| Checked::from_result(w.map(|w| w.finish(&run))));
     Ok(Report {
         run,
         diagnostics,
         mirror_check: None,
         implicit_bias,
         momentum_bias,
+        jumps,
     })
 }
 

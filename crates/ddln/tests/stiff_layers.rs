@@ -209,8 +209,8 @@ fn signed_kernel_regime_is_cheap_for_the_stiff_path() {
     }
 }
 
-/// `dynamics = auto` picks the reduced dynamics for a deep init satisfying (A) and the
-/// layers otherwise, and says why; the two agree (the layer ODE at rtol 1e-12 is the
+/// `dynamics = auto` picks the reduced dynamics for a deep init satisfying (A), the dual
+/// dynamics for `u^2 - v^2` and the layers otherwise, and says why; the two agree (the layer ODE at rtol 1e-12 is the
 /// reference).
 #[test]
 fn auto_dynamics_choose_and_explain() {
@@ -269,5 +269,18 @@ fn auto_dynamics_choose_and_explain() {
             ..FlowSettings::default()
         },
     );
-    assert_eq!(signed.solver.unwrap().dynamics, Dynamics::Layers);
+    // u^2 - v^2 has its layers in closed form along xi (the dual dynamics); u^3 - v^3
+    // integrates the layers.
+    assert_eq!(signed.solver.unwrap().dynamics, Dynamics::Dual);
+    let cubic = run(
+        &p,
+        Model::Signed { power: 3 },
+        &init[..2 * d],
+        &FlowSettings {
+            t_end: 5.0,
+            n_record: 51,
+            ..FlowSettings::default()
+        },
+    );
+    assert_eq!(cubic.solver.unwrap().dynamics, Dynamics::Layers);
 }

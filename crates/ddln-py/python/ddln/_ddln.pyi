@@ -61,6 +61,8 @@ class Run:
     def implicit_bias(self) -> dict[str, Any] | None: ...
     @property
     def momentum_bias(self) -> dict[str, Any] | None: ...
+    @property
+    def jumps(self) -> dict[str, Any] | None: ...
 
 def gradient_flow(
     X: npt.ArrayLike,
@@ -87,7 +89,7 @@ def gradient_flow(
     on_step: OnStep | None = None,
     callback_every: int = 1,
     progress: bool = False,
-    dynamics: Literal["auto", "layers", "reduced"] = "auto",
+    dynamics: Literal["auto", "layers", "reduced", "dual"] = "auto",
     mirror_check: bool = False,
 ) -> Run: ...
 def gradient_descent(

@@ -1,7 +1,7 @@
 //! Gradient flow (paper eq. 5), `dw/dt = -J_G(w)^T grad L(G(w))`: its settings, the
-//! choice of the variables it integrates ([`Dynamics`]: all layers, or the reduced
-//! dynamics of the minimal layers under assumption (A)), and the one driver that runs
-//! either through the integrator dispatch and records the same [`Run`], optionally with
+//! choice of the variables it integrates ([`Dynamics`]: all layers, the reduced
+//! dynamics of the minimal layers under assumption (A), or the dual variable of the
+//! two-layer models), and the one driver that runs each through the integrator dispatch and records the same [`Run`], optionally with
 //! the dual variable `xi(t) = -int_0^t grad L(theta(s)) ds` alongside (for the mirror check).
 
 use super::dynamics::Dynamics;
@@ -12,17 +12,21 @@ use super::ode::{Hooks, StiffSystem};
 use super::reduced_system::ReducedSystem;
 use super::run::{FlowSolver, Run, Trajectory};
 use super::settings::FlowSettings;
+use super::two_layer_system::TwoLayerSystem;
 use crate::error::{DdlnError, Result};
 use crate::memory::{self, Estimate};
 use crate::observe::{Control, Observer, StepView};
-use crate::param::{Model, Reduced};
+use crate::param::two_layer_flow::TwoLayerFlow;
+use crate::param::{Model, Reduced, TwoLayer};
 use crate::problem::Problem;
 
-/// The integrated state's relation to the layers: identical, or rebuilt from `v`.
+/// The integrated state's relation to the layers: identical, rebuilt from `v`, or in
+/// closed form from `xi`.
 #[derive(Clone, Copy)]
 enum StateMap<'a> {
     Layers(Model),
     Reduced(&'a Reduced),
+    Dual(&'a TwoLayerFlow),
 }
 
 impl StateMap<'_> {
@@ -30,14 +34,20 @@ impl StateMap<'_> {
     fn len(&self, d: usize) -> usize {
         match self {
             StateMap::Layers(model) => model.rows() * d,
-            StateMap::Reduced(_) => d,
+            StateMap::Reduced(_) | StateMap::Dual(_) => d,
         }
+    }
+
+    /// Whether the state is `xi` itself (nothing to append for `track_xi`).
+    fn is_xi(&self) -> bool {
+        matches!(self, StateMap::Dual(_))
     }
 
     fn layers(&self, state: &[f64], out: &mut [f64]) {
         match self {
             StateMap::Layers(_) => out.copy_from_slice(state),
             StateMap::Reduced(r) => r.layers(state, out),
+            StateMap::Dual(f) => f.layers(state, out),
         }
     }
 
@@ -45,8 +55,24 @@ impl StateMap<'_> {
         match self {
             StateMap::Layers(model) => model.theta(state, out),
             StateMap::Reduced(r) => r.theta(state, out),
+            StateMap::Dual(f) => f.theta(state, out),
         }
     }
+
+    fn dynamics(&self) -> Dynamics {
+        match self {
+            StateMap::Layers(_) => Dynamics::Layers,
+            StateMap::Reduced(_) => Dynamics::Reduced,
+            StateMap::Dual(_) => Dynamics::Dual,
+        }
+    }
+}
+
+/// The variables chosen for a run (resolving [`Dynamics::Auto`]).
+enum Chosen {
+    Layers,
+    Reduced(Reduced),
+    Dual(TwoLayerFlow),
 }
 
 /// Shows the caller's observer the full layers (rebuilt into a fixed buffer when the
@@ -70,17 +96,40 @@ impl<O: Observer> Observer for LayerObserver<'_, O> {
     }
 }
 
-/// Resolves [`Dynamics::Auto`]: the reduced data when they are used, and why.
+/// Resolves [`Dynamics::Auto`]: the variables used, and why.
 fn choose_dynamics(
     model: Model,
     init: &[f64],
     d: usize,
     dynamics: Dynamics,
-) -> Result<(Option<Reduced>, String)> {
+) -> Result<(Chosen, String)> {
+    let two_layer = TwoLayer::of(model);
+    if let (Dynamics::Auto, Some(form)) = (dynamics, two_layer) {
+        return Ok((
+            Chosen::Dual(TwoLayerFlow::new(form, init, d)),
+            format!(
+                "dual (auto): {} has its layers in closed form along xi (any init scale, a plateau in one step)",
+                model.name()
+            ),
+        ));
+    }
     match (dynamics, model) {
-        (Dynamics::Layers, _) => Ok((None, "layers: as asked".into())),
+        (Dynamics::Layers, _) => Ok((Chosen::Layers, "layers: as asked".into())),
+        (Dynamics::Dual, _) => match two_layer {
+            Some(form) => Ok((
+                Chosen::Dual(TwoLayerFlow::new(form, init, d)),
+                "dual: as asked".into(),
+            )),
+            None => Err(DdlnError::invalid(
+                "dynamics",
+                format!(
+                    "the dual dynamics exist for the two-layer models (deep with 2 layers, signed with power 2); this is {}; use `layers`, `reduced` or `auto`",
+                    model.name()
+                ),
+            )),
+        },
         (Dynamics::Reduced, Model::Deep { depth }) => Ok((
-            Some(Reduced::new(init, depth, d)?),
+            Chosen::Reduced(Reduced::new(init, depth, d)?),
             "reduced: as asked".into(),
         )),
         (Dynamics::Reduced, _) => Err(DdlnError::invalid(
@@ -89,16 +138,16 @@ fn choose_dynamics(
         )),
         (Dynamics::Auto, Model::Deep { depth }) => match Reduced::new(init, depth, d) {
             Ok(r) => Ok((
-                Some(r),
+                Chosen::Reduced(r),
                 "reduced (auto): deep model and the init satisfies assumption (A)".into(),
             )),
             Err(e) => Ok((
-                None,
+                Chosen::Layers,
                 format!("layers (auto): the reduced dynamics do not apply ({e})"),
             )),
         },
         (Dynamics::Auto, _) => Ok((
-            None,
+            Chosen::Layers,
             format!(
                 "layers (auto): the reduced dynamics are for the deep model; this is {}",
                 model.name()
@@ -123,10 +172,29 @@ pub fn gradient_flow<O: Observer>(
     let d = problem.dim();
     model.validate_init(init, d)?;
     settings.validate()?;
-    let (reduced, reason) = choose_dynamics(model, init, d, settings.dynamics)?;
-    flow_memory(problem, model, reduced.is_some())?.check("X")?;
-    match &reduced {
-        Some(r) => {
+    let (chosen, reason) = choose_dynamics(model, init, d, settings.dynamics)?;
+    flow_memory(problem, model, !matches!(chosen, Chosen::Layers))?.check("X")?;
+    match &chosen {
+        Chosen::Dual(f) => {
+            let mut sys = TwoLayerSystem::new(problem, f);
+            // Error control in xi: an absolute error e of xi is a relative error of at
+            // most 2 m e in theta and the layers, so rtol / (2 m) absolute on xi is rtol
+            // relative on every coordinate (also the tiny ones).
+            let mut dual = settings.clone();
+            dual.atol = settings.rtol / f.sensitivity();
+            dual.rtol = 0.0;
+            drive(
+                &mut sys,
+                problem,
+                model,
+                StateMap::Dual(f),
+                vec![0.0; d],
+                &dual,
+                reason,
+                observer,
+            )
+        }
+        Chosen::Reduced(r) => {
             let mut sys = ReducedSystem::new(problem, r, settings.track_xi);
             let y0 = r.v0().to_vec();
             drive(
@@ -140,7 +208,7 @@ pub fn gradient_flow<O: Observer>(
                 observer,
             )
         }
-        None => {
+        Chosen::Layers => {
             let mut sys = LayerSystem::new(problem, model, settings.track_xi);
             let y0 = init.to_vec();
             drive(
@@ -188,7 +256,8 @@ fn drive<S: StiffSystem, O: Observer>(
     let d = problem.dim();
     let state_len = map.len(d);
     let layers_len = model.rows() * d;
-    if settings.track_xi {
+    let append_xi = settings.track_xi && !map.is_xi();
+    if append_xi {
         y.resize(state_len + d, 0.0);
     }
     let times = settings.output_times();
@@ -208,6 +277,7 @@ fn drive<S: StiffSystem, O: Observer>(
     let mut theta = vec![0.0; d];
     let mut record = |t: f64, y: &[f64], loss: f64| {
         let (state, xi) = y.split_at(state_len);
+        let xi = if map.is_xi() { state } else { xi };
         map.layers(state, &mut layers);
         map.theta(state, &mut theta);
         traj.t.push(t);
@@ -222,10 +292,10 @@ fn drive<S: StiffSystem, O: Observer>(
         map,
         layers: vec![
             0.0;
-            if matches!(map, StateMap::Reduced(_)) {
-                layers_len
-            } else {
+            if matches!(map, StateMap::Layers(_)) {
                 0
+            } else {
+                layers_len
             }
         ],
         inner: observer,
@@ -242,10 +312,7 @@ fn drive<S: StiffSystem, O: Observer>(
     let mut final_theta = vec![0.0; d];
     map.theta(&y[..state_len], &mut final_theta);
     let final_loss = problem.loss_value(&final_theta);
-    let dynamics = match map {
-        StateMap::Layers(_) => Dynamics::Layers,
-        StateMap::Reduced(_) => Dynamics::Reduced,
-    };
+    let dynamics = map.dynamics();
     Ok(Run {
         status: outcome.status,
         t_final: outcome.t,

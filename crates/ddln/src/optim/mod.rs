@@ -22,6 +22,7 @@ mod schedule;
 mod settings;
 pub mod step_identity;
 pub mod tableau;
+mod two_layer_system;
 
 pub use checkpoint::DescentCheckpoint;
 pub use descent::{descent, resume_descent, DescentSettings};
@@ -40,3 +41,4 @@ pub use schedule::Schedule;
 pub use settings::FlowSettings;
 pub use step_identity::StepIdentity;
 pub use tableau::{RkMethod, Tableau};
+pub use two_layer_system::TwoLayerSystem;

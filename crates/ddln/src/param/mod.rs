@@ -8,6 +8,7 @@ pub mod reduced;
 mod redundant;
 mod signed;
 pub mod two_layer;
+pub mod two_layer_flow;
 
 pub use reduced::Reduced;
 pub use two_layer::TwoLayer;

@@ -25,32 +25,67 @@ pub(crate) struct SignedLs {
 }
 
 /// Solves `min ||M w - y||^2, w >= 0` for `M = X[:, active] diag(signs)`; `support_rtol`
-/// separates the QP's zeros from its non-zeros (relative to `max w`).
+/// separates the QP's zeros from its non-zeros (relative to `max w`). With `warm` (a
+/// guess of the support, positions in `active`: the last saddle's support and the
+/// coordinates that just entered) the Lawson–Hanson moves start there and the QP is
+/// solved only if they do not settle; the answer is the same KKT point either way.
 pub(crate) fn sign_constrained_ls(
     problem: &Problem,
     active: &[usize],
     signs: &[f64],
     support_rtol: f64,
+    warm: Option<&[usize]>,
 ) -> Result<SignedLs> {
+    if let Some(start) = warm {
+        let (n, d) = (problem.n_samples(), problem.dim());
+        let mm = signed_columns(problem.x(), n, d, active, signs);
+        if let Ok(found) = lawson_hanson(problem, &mm, active.len(), start.to_vec()) {
+            return Ok(found);
+        }
+    }
+    cold(problem, active, signs, support_rtol)
+}
+
+/// `M = X[:, active] diag(signs)`, row-major `n x m`.
+fn signed_columns(x: &[f64], n: usize, d: usize, active: &[usize], signs: &[f64]) -> Vec<f64> {
+    let m = active.len();
+    (0..n)
+        .flat_map(|i| (0..m).map(move |k| (i, k)))
+        .map(|(i, k)| signs[k] * x[i * d + active[k]])
+        .collect()
+}
+
+/// From the QP's support.
+fn cold(problem: &Problem, active: &[usize], signs: &[f64], support_rtol: f64) -> Result<SignedLs> {
     let (n, d) = (problem.n_samples(), problem.dim());
     let m = active.len();
     let x = problem.x();
     let y = problem.y();
-    // M row-major (n x m).
-    let mm: Vec<f64> = (0..n)
-        .flat_map(|i| (0..m).map(move |k| (i, k)))
-        .map(|(i, k)| signs[k] * x[i * d + active[k]])
-        .collect();
+    let mm = signed_columns(x, n, d, active, signs);
     let w_qp = qp(&mm, n, m, y)?;
     let wmax = w_qp.iter().cloned().fold(0.0f64, f64::max);
-    let mut support: Vec<usize> = (0..m).filter(|&k| w_qp[k] > support_rtol * wmax).collect();
+    let support: Vec<usize> = (0..m).filter(|&k| w_qp[k] > support_rtol * wmax).collect();
+    lawson_hanson(problem, &mm, m, support)
+}
+
+/// Lawson–Hanson moves on `M` (`n x m`) from `support` until the KKT conditions hold.
+fn lawson_hanson(
+    problem: &Problem,
+    mm: &[f64],
+    m: usize,
+    mut support: Vec<usize>,
+) -> Result<SignedLs> {
+    let n = problem.n_samples();
+    let y = problem.y();
+    support.sort_unstable();
+    support.dedup();
     let mty: Vec<f64> = (0..m)
         .map(|k| (0..n).map(|i| mm[i * m + k] * y[i]).sum())
         .collect();
     let kkt_tol = 1e-10 * mty.iter().fold(1.0f64, |a, v| a.max(v.abs()));
     // Lawson–Hanson from the QP's support: each move adds a violator or drops a negative.
     for _ in 0..(4 * m + 4) {
-        let (w_s, rank) = ls_on(&mm, n, m, y, &support, problem.loss())?;
+        let (w_s, rank) = ls_on(mm, n, m, y, &support, problem.loss())?;
         let degenerate = if rank < support.len() {
             Some(format!(
                 "the {} columns of X on the support span only {rank} dimensions (duplicate or dependent columns): the saddle is not unique; the minimum-norm one is reported (the one a symmetric init follows)",

@@ -1,5 +1,5 @@
-//! Gradient flow of the two-layer small-init models at any init scale, in the rescaled
-//! dual variable and the accelerated time (docs/math.md section 12):
+//! Gradient flow of the two-layer small-init models at any init scale, reported in the
+//! rescaled dual variable and the accelerated time (docs/math.md section 12):
 //!
 //! ```text
 //! ds/dt~ = -grad L(theta(s)),   theta_i(s) = (c/2) (exp(2 lambda (s_i - 1)) - exp(-2 lambda (s_i + 1)))
@@ -13,14 +13,17 @@
 //! to exponentially small terms, so the steps are sized by the jumps, not by the plateau
 //! (whose length in flow time grows like `log(1/alpha)`); the jumps, of width `1/lambda`,
 //! are stiff, and `auto` hands them to RODAS4 with the structured Jacobian
-//! `-X^T diag(ell'') X diag(dtheta/ds)`.
+//! `-X^T diag(ell'') X diag(dtheta/ds)`. The ODE is the dual dynamics of `ddln train`
+//! ([`TwoLayerSystem`], in `xi = (lambda / c) s` and `t = (lambda / c) t~`) from the
+//! standard init given by `lambda`.
 
 use serde::Serialize;
 
 use crate::error::{check_positive, DdlnError, Result};
 use crate::observe::{Control, Observer, StepView};
-use crate::optim::linalg::DiagLowRank;
-use crate::optim::{integrate, FlowSettings, Hooks, OdeSystem, RunStats, Status, StiffSystem};
+use crate::optim::{integrate, FlowSettings, Hooks, RunStats, Status, TwoLayerSystem};
+use crate::param::two_layer_flow::TwoLayerFlow;
+use crate::param::TwoLayer;
 use crate::problem::Problem;
 
 /// Which two-layer small-init model.
@@ -41,73 +44,18 @@ impl SmallInitModel {
         }
     }
 
+    /// The two-layer form.
+    fn form(self) -> TwoLayer {
+        match self {
+            SmallInitModel::Product => TwoLayer::Product,
+            SmallInitModel::SignedSquare => TwoLayer::SignedSquare,
+        }
+    }
+
     /// Flow time per unit of accelerated time: `t = factor * t~` with
     /// `factor = lambda` (product) or `lambda / 2` (signed square).
     pub fn time_per_accelerated(self, lambda: f64) -> f64 {
         lambda / self.c()
-    }
-}
-
-/// The ODE in `s` with its structured Jacobian.
-struct DualSystem<'a> {
-    problem: &'a Problem,
-    lambda: f64,
-    c: f64,
-    theta: Vec<f64>,
-    grad: Vec<f64>,
-    s_grad: Vec<f64>,
-    jac: DiagLowRank,
-}
-
-impl DualSystem<'_> {
-    fn theta_of(&mut self, s: &[f64]) {
-        let (l, c) = (self.lambda, self.c);
-        for (t, &si) in self.theta.iter_mut().zip(s) {
-            *t = 0.5 * c * ((2.0 * l * (si - 1.0)).exp() - (-2.0 * l * (si + 1.0)).exp());
-        }
-    }
-}
-
-impl OdeSystem for DualSystem<'_> {
-    fn dim(&self) -> usize {
-        self.theta.len()
-    }
-
-    fn rhs(&mut self, _t: f64, s: &[f64], ds: &mut [f64]) -> f64 {
-        self.theta_of(s);
-        let loss = self.problem.loss_and_gradient(&self.theta, &mut self.grad);
-        self.s_grad.copy_from_slice(s);
-        for (x, &g) in ds.iter_mut().zip(&self.grad) {
-            *x = -g;
-        }
-        loss
-    }
-}
-
-impl StiffSystem for DualSystem<'_> {
-    fn jacobian(&mut self, t: f64, s: &[f64]) -> u64 {
-        let mut passes = 0;
-        if s != self.s_grad.as_slice() {
-            let mut scratch = vec![0.0; s.len()];
-            self.rhs(t, s, &mut scratch);
-            passes += 1;
-        }
-        self.problem.curvatures(&self.theta, &mut self.jac.w);
-        let (l, c) = (self.lambda, self.c);
-        for (i, &si) in s.iter().enumerate() {
-            self.jac.a[i] = 0.0;
-            self.jac.b[i] = -1.0;
-            self.jac.c[i] = c * l * ((2.0 * l * (si - 1.0)).exp() + (-2.0 * l * (si + 1.0)).exp());
-        }
-        passes
-    }
-
-    fn factor(&mut self, h_gamma: f64) -> bool {
-        self.jac.factor(self.problem.x(), h_gamma)
-    }
-
-    fn solve(&mut self, b: &mut [f64]) {
-        self.jac.solve(self.problem.x(), b);
     }
 }
 
@@ -142,6 +90,8 @@ pub(crate) struct Crossings {
     levels: Vec<f64>,
     /// The time of each level's first crossing (interpolated in `log L`).
     pub(crate) found: Vec<Option<f64>>,
+    /// The accepted steps `(t0, t1)` around each crossing: the event lies in between.
+    pub(crate) brackets: Vec<Option<(f64, f64)>>,
     prev: Option<(f64, f64)>,
 }
 
@@ -150,6 +100,7 @@ impl Crossings {
         Crossings {
             levels: levels.to_vec(),
             found: vec![None; levels.len()],
+            brackets: vec![None; levels.len()],
             prev: None,
         }
     }
@@ -167,12 +118,14 @@ impl Observer for Crossings {
                         1.0
                     };
                     self.found[k] = Some(t0 + f * (view.t - t0));
+                    self.brackets[k] = Some((t0, view.t));
                 }
             }
         } else {
             for (k, &level) in self.levels.iter().enumerate() {
                 if view.loss <= level {
                     self.found[k] = Some(view.t);
+                    self.brackets[k] = Some((view.t, view.t));
                 }
             }
         }
@@ -201,21 +154,19 @@ pub fn small_init_flow(
             "the small-init flow is derived for the squared loss",
         ));
     }
-    let (n, d) = (problem.n_samples(), problem.dim());
-    let mut sys = DualSystem {
-        problem,
-        lambda,
-        c: model.c(),
-        theta: vec![0.0; d],
-        grad: vec![0.0; d],
-        s_grad: vec![f64::NAN; d],
-        jac: DiagLowRank::new(n, d),
-    };
-    let mut s = vec![0.0; d];
-    let times = crate::optim::linspace(t_end, settings.n_record.max(2));
+    let d = problem.dim();
+    let flow = TwoLayerFlow::standard_small_init(model.form(), lambda, d);
+    let mut sys = TwoLayerSystem::new(problem, &flow);
+    // Integrated in flow time and xi; reported in t~ = t / per and s = xi / per.
+    let per = model.time_per_accelerated(lambda);
+    let mut xi = vec![0.0; d];
+    let times: Vec<f64> = crate::optim::linspace(t_end, settings.n_record.max(2))
+        .iter()
+        .map(|t| t * per)
+        .collect();
     let (mut t_rec, mut loss_rec) = (Vec::new(), Vec::new());
     let mut record = |t: f64, _y: &[f64], loss: f64| {
-        t_rec.push(t);
+        t_rec.push(t / per);
         loss_rec.push(loss);
     };
     let mut observer = Crossings::new(levels);
@@ -225,10 +176,14 @@ pub fn small_init_flow(
         observed_len: d,
         stop_loss: settings.loss_tol,
     };
+    // The tolerances apply to s: an absolute error e of s is e * per in xi.
     let mut flat = settings.clone();
-    flat.t_end = t_end;
-    let outcome = integrate(&mut sys, settings.integrator, &mut s, &times, &flat, hooks);
-    sys.theta_of(&s);
+    flat.t_end = t_end * per;
+    flat.atol = settings.atol * per;
+    flat.rtol = settings.rtol;
+    let outcome = integrate(&mut sys, settings.integrator, &mut xi, &times, &flat, hooks);
+    let mut theta = vec![0.0; d];
+    flow.theta(&xi, &mut theta);
     Ok(SmallInitRun {
         model,
         lambda,
@@ -236,9 +191,9 @@ pub fn small_init_flow(
         message: outcome.message,
         t: t_rec,
         loss: loss_rec,
-        final_theta: sys.theta.clone(),
-        final_dual: s,
-        crossings: observer.found,
+        final_theta: theta,
+        final_dual: xi.iter().map(|x| x / per).collect(),
+        crossings: observer.found.iter().map(|c| c.map(|t| t / per)).collect(),
         stats: outcome.stats,
     })
 }

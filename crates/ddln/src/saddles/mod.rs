@@ -14,6 +14,7 @@
 mod constrained_ls;
 mod deep;
 mod dual_flow;
+mod run_jumps;
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +23,7 @@ use crate::problem::Problem;
 use constrained_ls::sign_constrained_ls;
 pub use deep::{simulate_deep_jumps, zero_first_init, DeepJumps};
 pub use dual_flow::{small_init_flow, SmallInitModel, SmallInitRun};
+pub use run_jumps::{run_box, JumpWatch, RunBox, RunJump, RunJumps, SMALL_INIT_EDGE};
 
 /// Tolerances of the limit algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -115,7 +117,36 @@ pub const TIME_UNIT: &str = "t~ = t / log(1/alpha) for u ⊙ v (the deep model, 
 
 /// The limit algorithm: jump times, saddles, losses, active sets (squared loss).
 pub fn saddle_to_saddle(problem: &Problem, settings: &SaddleSettings) -> Result<Saddles> {
+    let unit = vec![(-1.0, 1.0); problem.dim()];
+    saddle_to_saddle_in_box(problem, &unit, settings)
+}
+
+/// The limit algorithm with the dual box `edges[i] = (lo_i, hi_i)`, `lo_i < 0 < hi_i`: a
+/// free coordinate enters when its dual reaches `hi_i` (positive) or `lo_i` (negative).
+/// The unit box is [`saddle_to_saddle`]; a run's own box (docs/math.md section 12, a
+/// run's jumps) gives its jump times in flow time.
+pub fn saddle_to_saddle_in_box(
+    problem: &Problem,
+    edges: &[(f64, f64)],
+    settings: &SaddleSettings,
+) -> Result<Saddles> {
     settings.validate()?;
+    if edges.len() != problem.dim() {
+        return Err(DdlnError::shape(
+            "edges",
+            format!("{} pairs (lo, hi), one per coordinate", problem.dim()),
+            format!("{} pairs", edges.len()),
+        ));
+    }
+    if let Some(i) = edges.iter().position(|&(lo, hi)| !(lo < 0.0 && hi > 0.0)) {
+        return Err(DdlnError::invalid(
+            "edges",
+            format!(
+                "coordinate {i}: the box ({}, {}) must have lo < 0 < hi (an infinite end is never reached)",
+                edges[i].0, edges[i].1
+            ),
+        ));
+    }
     if problem.loss() != crate::loss::Loss::Square {
         return Err(DdlnError::invalid(
             "loss",
@@ -155,9 +186,9 @@ pub fn saddle_to_saddle(problem: &Problem, settings: &SaddleSettings) -> Result<
             if at_bound[i] || g.abs() <= tol {
                 f64::INFINITY
             } else if g < 0.0 {
-                (1.0 - s[i]) / -g
+                (edges[i].1 - s[i]) / -g
             } else {
-                (1.0 + s[i]) / g
+                (s[i] - edges[i].0) / g
             }
         };
         let times: Vec<f64> = (0..d).map(hit).collect();
@@ -172,7 +203,7 @@ pub fn saddle_to_saddle(problem: &Problem, settings: &SaddleSettings) -> Result<
         if delta <= 0.0 {
             return Err(DdlnError::invalid(
                 "X",
-                format!("a degenerate step at t~ = {t}: a dual already at ±1 moved outward"),
+                format!("a degenerate step at t~ = {t}: a dual already at its edge moved outward"),
             ));
         }
         let entered: Vec<usize> = (0..d)
@@ -185,12 +216,23 @@ pub fn saddle_to_saddle(problem: &Problem, settings: &SaddleSettings) -> Result<
             }
         }
         for &i in &entered {
-            s[i] = s[i].signum();
+            s[i] = if s[i] > 0.0 { edges[i].1 } else { edges[i].0 };
             at_bound[i] = true;
         }
         let active: Vec<usize> = (0..d).filter(|&i| at_bound[i]).collect();
-        let signs: Vec<f64> = active.iter().map(|&i| s[i]).collect();
-        let ls = sign_constrained_ls(problem, &active, &signs, settings.support_rtol)?;
+        let signs: Vec<f64> = active.iter().map(|&i| s[i].signum()).collect();
+        // The last saddle's support and the entered coordinates: usually the new support
+        // up to a move or two.
+        let warm: Vec<usize> = (0..active.len())
+            .filter(|&k| theta[active[k]] != 0.0 || entered.contains(&active[k]))
+            .collect();
+        let ls = sign_constrained_ls(
+            problem,
+            &active,
+            &signs,
+            settings.support_rtol,
+            (!jumps.is_empty()).then_some(warm.as_slice()),
+        )?;
         theta = vec![0.0; d];
         for (k, &i) in active.iter().enumerate() {
             theta[i] = signs[k] * ls.w[k];

@@ -1,0 +1,295 @@
+//! The jumps of any gradient-flow run at small init (docs/math.md section 12, "A run's
+//! jumps"): the limit algorithm in the run's own dual box gives the jump times in flow
+//! time and the saddles; the run, watched step by step, gives the times at which its loss
+//! crosses the geometric means of successive plateau losses (located between two
+//! accepted steps, both reported) and its theta and loss in the middle of each plateau.
+//!
+//! The box: for the two-layer models `u ⊙ v` and `u^2 - v^2` (any init with
+//! `a0, b0 != 0`), `theta_i` reaches order one when `xi_i` reaches
+//! [`TwoLayerFlow::dual_edges`]; for the deep model with `L >= 3` under assumption (A),
+//! the mirror map's dual box ([`Entropy::dual_box`]), which `xi` can approach but never
+//! leave. The time unit of `time_accelerated` is the mean half-width of the box:
+//! `log(1/alpha)` (two layers) or `w_L alpha^{-(L-2)}` (deep, `u^1 = 0`, `u^j = alpha`) for
+//! the standard inits, so it is the `t~` and `tau` of the limit algorithm.
+
+use serde::Serialize;
+
+use crate::mirror::Entropy;
+use crate::observe::{Control, Observer, StepView};
+use crate::optim::Run;
+use crate::param::two_layer_flow::TwoLayerFlow;
+use crate::param::{Model, TwoLayer};
+use crate::problem::Problem;
+
+use super::dual_flow::Crossings;
+use super::{plateau_levels, saddle_to_saddle_in_box, SaddleSettings, SaddleStatus, Saddles};
+
+/// A run is at small init when every coordinate's dual box reaches at least this far from
+/// the init on both sides (for two layers: `alpha <= exp(-5) = 6.7e-3`); its jumps are
+/// reported then.
+pub const SMALL_INIT_EDGE: f64 = 5.0;
+
+/// The dual box of a run's init and its time unit.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunBox {
+    /// `(lo_i, hi_i)` per coordinate, in `xi`.
+    pub edges: Vec<(f64, f64)>,
+    /// The mean half-width: flow time per unit of accelerated time.
+    pub time_scale: f64,
+    /// Where the box comes from, in words.
+    pub source: String,
+}
+
+/// The dual box of `model` from `init`, or why the jumps are not reported.
+pub fn run_box(model: Model, init: &[f64], d: usize) -> std::result::Result<RunBox, String> {
+    let (edges, source) = if let Some(form) = TwoLayer::of(model) {
+        let flow = TwoLayerFlow::new(form, init, d);
+        (
+            flow.dual_edges(),
+            format!(
+                "two layers ({}): theta_i is of order one where xi_i = log(1/alpha_i) / m",
+                form.name()
+            ),
+        )
+    } else if let Model::Deep { depth } = model {
+        let entropy = Entropy::new(init, depth, d).map_err(|e| {
+            format!("the jumps of a deep network need assumption (A) for its dual box: {e}")
+        })?;
+        (
+            entropy.dual_box(),
+            format!("the dual box of the mirror map of the depth-{depth} init"),
+        )
+    } else {
+        return Err(format!(
+            "the jumps are computed for the deep model (under assumption (A) for L >= 3) and u^2 - v^2; this is {}",
+            model.name()
+        ));
+    };
+    for (i, &(lo, hi)) in edges.iter().enumerate() {
+        let reach = hi.min(-lo);
+        if reach.is_nan() || reach < SMALL_INIT_EDGE {
+            return Err(format!(
+                "the init is not small: the dual box reaches {reach:.3} from the init at coordinate {i} (jumps are reported when every coordinate's box reaches at least {SMALL_INIT_EDGE}, e.g. alpha <= 6.7e-3 for two layers)"
+            ));
+        }
+    }
+    let finite: Vec<f64> = edges
+        .iter()
+        .flat_map(|&(lo, hi)| [hi, -lo])
+        .filter(|w| w.is_finite())
+        .collect();
+    if finite.is_empty() {
+        return Err("no coordinate can move (the init is zero): there are no jumps".into());
+    }
+    let time_scale = finite.iter().sum::<f64>() / finite.len() as f64;
+    Ok(RunBox {
+        edges,
+        time_scale,
+        source,
+    })
+}
+
+/// One jump of a run: the algorithm's prediction next to what the run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunJump {
+    /// The algorithm's jump time, in flow time.
+    pub time: f64,
+    /// The same in accelerated time (`time / time_scale`).
+    pub time_accelerated: f64,
+    /// The saddle after the jump.
+    pub theta: Vec<f64>,
+    /// The loss there (the plateau's loss).
+    pub loss: f64,
+    /// Its non-zero coordinates and their signs.
+    pub active: Vec<usize>,
+    /// `+1` or `-1` per active coordinate.
+    pub signs: Vec<i8>,
+    /// More than one coordinate entered at once.
+    pub tie: bool,
+    /// Why the saddle is not unique, if it is not.
+    pub degenerate: Option<String>,
+    /// When the run's loss crossed the geometric mean of this plateau's loss and the
+    /// previous one (interpolated in `log L`; `None`: not crossed, or a plateau of zero
+    /// loss, which has no such level).
+    pub simulated_time: Option<f64>,
+    /// The accepted steps `(t0, t1)` between which that crossing happened: the located
+    /// time is exact to `t1 - t0`.
+    pub simulated_bracket: Option<(f64, f64)>,
+    /// `|simulated_time - time| / time`.
+    pub time_error: Option<f64>,
+    /// The run's loss in the middle of the plateau (at the accepted step nearest the
+    /// midpoint of this jump and the next; the run's end for the last jump).
+    pub simulated_loss: Option<f64>,
+    /// The run's theta there.
+    pub simulated_theta: Option<Vec<f64>>,
+    /// `max_i |simulated_theta_i - theta_i| / max_i |theta_i|`.
+    pub saddle_error: Option<f64>,
+}
+
+/// The jumps of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunJumps {
+    /// Flow time per unit of `time_accelerated`.
+    pub time_scale: f64,
+    /// Where the box comes from.
+    pub box_source: String,
+    /// The loss before the first jump.
+    pub initial_loss: f64,
+    /// How the algorithm ended.
+    pub status: SaddleStatus,
+    /// The jumps in time order.
+    pub jumps: Vec<RunJump>,
+    /// The largest `time_error` over the crossed levels.
+    pub worst_time_error: f64,
+}
+
+/// Watches a run at small init for its jumps ([`JumpWatch::new`] before the run,
+/// [`JumpWatch::finish`] after).
+pub struct JumpWatch {
+    model: Model,
+    run_box: RunBox,
+    saddles: Saddles,
+    /// For each jump, the index of its level (jumps to a plateau of zero loss have none).
+    level_of_jump: Vec<Option<usize>>,
+    crossings: Crossings,
+    /// The plateau midpoints (flow time) and the loss and theta sampled there.
+    midpoints: Vec<f64>,
+    samples: Vec<Option<(f64, Vec<f64>)>>,
+    /// The last accepted step: time, loss, theta.
+    previous: Option<(f64, f64, Vec<f64>)>,
+    theta: Vec<f64>,
+}
+
+impl JumpWatch {
+    /// The watch for a flow of `model` from `init` on `problem`, or why there is none
+    /// (another loss or model, an init that is not small, no saddles).
+    pub fn new(problem: &Problem, model: Model, init: &[f64]) -> std::result::Result<Self, String> {
+        if problem.loss() != crate::loss::Loss::Square {
+            return Err("the saddle-to-saddle limit is derived for the squared loss".into());
+        }
+        let d = problem.dim();
+        let run_box = run_box(model, init, d)?;
+        let saddles = saddle_to_saddle_in_box(problem, &run_box.edges, &SaddleSettings::default())
+            .map_err(|e| e.to_string())?;
+        let levels = plateau_levels(&saddles);
+        let floor = 1e-20 * saddles.initial_loss;
+        let mut next = 0;
+        let level_of_jump = saddles
+            .jumps
+            .iter()
+            .map(|j| {
+                (j.loss > floor).then(|| {
+                    next += 1;
+                    next - 1
+                })
+            })
+            .collect();
+        let times: Vec<f64> = saddles.jumps.iter().map(|j| j.time_accelerated).collect();
+        let midpoints: Vec<f64> = times.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
+        Ok(JumpWatch {
+            model,
+            samples: vec![None; midpoints.len()],
+            previous: None,
+            midpoints,
+            crossings: Crossings::new(&levels),
+            level_of_jump,
+            saddles,
+            run_box,
+            theta: vec![0.0; d],
+        })
+    }
+
+    /// The jumps, with what `run` (the run this watch saw) did.
+    pub fn finish(self, run: &Run) -> RunJumps {
+        let scale = self.run_box.time_scale;
+        let relative = |a: &[f64], b: &[f64]| {
+            let top = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            let diff = a
+                .iter()
+                .zip(b)
+                .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
+            if top > 0.0 {
+                diff / top
+            } else {
+                diff
+            }
+        };
+        let last = self.saddles.jumps.len().saturating_sub(1);
+        let jumps: Vec<RunJump> = self
+            .saddles
+            .jumps
+            .iter()
+            .enumerate()
+            .map(|(k, j)| {
+                let level = self.level_of_jump[k];
+                let simulated_time = level.and_then(|l| self.crossings.found[l]);
+                let sample = if k < last {
+                    self.samples[k].clone()
+                } else if run.t_final > j.time_accelerated {
+                    Some((run.final_loss, run.final_theta.clone()))
+                } else {
+                    None
+                };
+                RunJump {
+                    time: j.time_accelerated,
+                    time_accelerated: j.time_accelerated / scale,
+                    theta: j.theta.clone(),
+                    loss: j.loss,
+                    active: j.active.clone(),
+                    signs: j.signs.clone(),
+                    tie: j.tie,
+                    degenerate: j.degenerate.clone(),
+                    simulated_time,
+                    simulated_bracket: level.and_then(|l| self.crossings.brackets[l]),
+                    time_error: simulated_time
+                        .map(|t| (t - j.time_accelerated).abs() / j.time_accelerated),
+                    saddle_error: sample.as_ref().map(|(_, th)| relative(th, &j.theta)),
+                    simulated_loss: sample.as_ref().map(|s| s.0),
+                    simulated_theta: sample.map(|s| s.1),
+                }
+            })
+            .collect();
+        let worst_time_error = jumps
+            .iter()
+            .filter_map(|j| j.time_error)
+            .fold(0.0, f64::max);
+        RunJumps {
+            time_scale: scale,
+            box_source: self.run_box.source,
+            initial_loss: self.saddles.initial_loss,
+            status: self.saddles.status,
+            jumps,
+            worst_time_error,
+        }
+    }
+}
+
+impl Observer for JumpWatch {
+    fn observe(&mut self, view: &StepView) -> Control {
+        self.crossings.observe(view);
+        self.model.theta(view.state, &mut self.theta);
+        for (k, &mid) in self.midpoints.iter().enumerate() {
+            if self.samples[k].is_none() && view.t >= mid {
+                // Of the two accepted steps around the midpoint, the nearer one: a
+                // plateau may be crossed in a single step of the dual dynamics.
+                let before_is_nearer = self
+                    .previous
+                    .as_ref()
+                    .is_some_and(|(t, _, _)| mid - t < view.t - mid);
+                self.samples[k] = Some(match (&self.previous, before_is_nearer) {
+                    (Some((_, loss, theta)), true) => (*loss, theta.clone()),
+                    _ => (view.loss, self.theta.clone()),
+                });
+            }
+        }
+        match &mut self.previous {
+            Some((t, loss, theta)) => {
+                *t = view.t;
+                *loss = view.loss;
+                theta.copy_from_slice(&self.theta);
+            }
+            None => self.previous = Some((view.t, view.loss, self.theta.clone())),
+        }
+        Control::Continue
+    }
+}
