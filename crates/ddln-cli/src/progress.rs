@@ -22,8 +22,12 @@ impl Progress {
             },
         );
         bar.set_style(
-            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {percent}% {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            // The ETA extrapolates the progress rate: exact for descent (iterations), a
+            // guide for a flow (its time per step changes between plateaus and jumps).
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:40} {percent}% (eta {eta}) {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         Progress { bar, end, by_step }
     }

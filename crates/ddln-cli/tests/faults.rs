@@ -518,7 +518,7 @@ fn runs_too_large_for_the_memory_are_refused_with_the_estimate() {
             vec![
                 "the Gram matrix of X (1000 x 2000)",
                 "X X^T and its Cholesky factor 16.000 MB",
-                "Newton matrix 8.000 MB",
+                "Newton matrix, its preconditioner and their factors 40.000 MB",
             ],
         ),
         (

@@ -114,6 +114,9 @@ fn interpolator_dict<'py>(
 ///     The smallest residual f64 can resolve at theta_inf.
 /// iterations : int
 ///     Newton iterations done.
+/// cg_iterations : int
+///     Conjugate-gradient iterations over the Newton systems solved that way (large n;
+///     0 when every system was factored directly).
 /// converged : bool
 ///     status == "Converged".
 /// min_l1, min_l2, small_init_limit : ndarray (d,) or None
@@ -143,6 +146,8 @@ pub struct PyPrediction {
     residual_floor: f64,
     #[pyo3(get)]
     iterations: usize,
+    #[pyo3(get)]
+    cg_iterations: usize,
     #[pyo3(get)]
     min_l1: Option<Py<PyAny>>,
     #[pyo3(get)]
@@ -199,6 +204,7 @@ fn prediction(py: Python<'_>, p: Prediction, baselines: Option<Baselines>) -> Re
         relative_residual: p.relative_residual,
         residual_floor: p.residual_floor,
         iterations: p.iterations,
+        cg_iterations: p.cg_iterations,
         min_l1: None,
         min_l2: None,
         small_init_limit: None,

@@ -80,6 +80,7 @@ pub fn run(args: &BiasArgs) -> Result<i32> {
         "status": prediction.status,
         "message": prediction.message,
         "iterations": prediction.iterations,
+        "cg_iterations": prediction.cg_iterations,
         "theta_inf": theta,
         "entropy_value": prediction.entropy_value,
         "residual": prediction.residual,

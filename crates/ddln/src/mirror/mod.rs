@@ -27,6 +27,7 @@ pub mod li_conditions;
 mod map;
 pub mod model_map;
 pub mod momentum_bias;
+mod newton_system;
 pub mod power;
 pub mod predict;
 mod quadrature;

@@ -25,8 +25,8 @@ const POWER_STEPS: usize = 40;
 
 /// How the basis was obtained.
 enum Factors {
-    /// Full row rank: `Xt = X`; the Cholesky factor of `X X^T`.
-    Gram(Llt<f64>),
+    /// Full row rank: `Xt = X`; `X X^T` and its Cholesky factor.
+    Gram(Mat<f64>, Llt<f64>),
     /// `U_r` (`n x r`), `V_r` (`d x r`), the kept singular values.
     Svd {
         u: Mat<f64>,
@@ -100,7 +100,7 @@ fn normalize(z: &mut [f64]) -> f64 {
 
 /// The Cholesky factor of `X X^T` when `X` has full row rank with
 /// `l_min / l_max >= FAST_PATH_MIN_RATIO`; `None` otherwise.
-fn well_conditioned_gram(x: &[f64], n: usize, d: usize) -> Option<Llt<f64>> {
+fn well_conditioned_gram(x: &[f64], n: usize, d: usize) -> Option<(Mat<f64>, Llt<f64>)> {
     if n == 0 || n > d {
         return None;
     }
@@ -130,7 +130,7 @@ fn well_conditioned_gram(x: &[f64], n: usize, d: usize) -> Option<Llt<f64>> {
     // inv -> 1 / l_min from below, so 1 / inv over-estimates l_min: the threshold keeps a
     // margin of many orders above the SVD's cutoff.
     let ratio = 1.0 / (inv * l_max);
-    (ratio.is_finite() && ratio >= FAST_PATH_MIN_RATIO).then_some(llt)
+    (ratio.is_finite() && ratio >= FAST_PATH_MIN_RATIO).then_some((g, llt))
 }
 
 impl<'a> RangeBasis<'a> {
@@ -142,7 +142,10 @@ impl<'a> RangeBasis<'a> {
             "the Gram matrix of X ({n} x {d}) and the predictor's Newton matrix"
         ));
         gram.add("X X^T and its Cholesky factor", &[2, n, n])?
-            .add("Newton matrix", &[n, n])?
+            .add(
+                "Newton matrix, its preconditioner and their factors",
+                &[5, n, n],
+            )?
             .add("vectors", &[16, n.max(d)])?;
         let fast = if n <= d {
             gram.check("X")?;
@@ -150,13 +153,13 @@ impl<'a> RangeBasis<'a> {
         } else {
             None
         };
-        if let Some(llt) = fast {
+        if let Some((g, llt)) = fast {
             let mut basis = RangeBasis {
                 rank: n,
                 xt: Cow::Borrowed(problem.x()),
                 yt: Cow::Borrowed(y),
                 distance_to_range: 0.0,
-                factors: Factors::Gram(llt),
+                factors: Factors::Gram(g, llt),
                 y,
             };
             basis.distance_to_range = basis.residual_of_min_norm(problem);
@@ -226,15 +229,29 @@ impl<'a> RangeBasis<'a> {
     /// How the basis was computed, for messages.
     pub(crate) fn method(&self) -> &'static str {
         match self.factors {
-            Factors::Gram(_) => "Cholesky of X X^T (full row rank)",
+            Factors::Gram(..) => "Cholesky of X X^T (full row rank)",
             Factors::Svd { .. } => "thin SVD",
+        }
+    }
+
+    /// `Xt Xt^T` (`r x r`): `X X^T` on the fast path, `Sigma_r^2` otherwise.
+    pub(crate) fn gram(&self) -> Mat<f64> {
+        match &self.factors {
+            Factors::Gram(g, _) => g.clone(),
+            Factors::Svd { s, .. } => {
+                Mat::from_fn(
+                    self.rank,
+                    self.rank,
+                    |a, b| if a == b { s[a] * s[a] } else { 0.0 },
+                )
+            }
         }
     }
 
     /// The dual vector in the original coordinates, `U_r nu` (`nu` itself when `Xt = X`).
     pub(crate) fn lift_dual(&self, nu: &[f64]) -> Vec<f64> {
         match &self.factors {
-            Factors::Gram(_) => nu.to_vec(),
+            Factors::Gram(..) => nu.to_vec(),
             Factors::Svd { u, .. } => (0..u.nrows())
                 .map(|i| (0..self.rank).map(|a| u[(i, a)] * nu[a]).sum())
                 .collect(),
@@ -245,7 +262,7 @@ impl<'a> RangeBasis<'a> {
     /// `V_r Sigma_r^{-1} U_r^T y` otherwise.
     pub(crate) fn min_norm_solution(&self) -> Vec<f64> {
         match &self.factors {
-            Factors::Gram(llt) => {
+            Factors::Gram(_, llt) => {
                 let n = self.rank;
                 let d = self.xt.len() / n.max(1);
                 let b = Mat::from_fn(n, 1, |i, _| self.y[i]);
