@@ -630,8 +630,8 @@ fn summary_only_and_the_solver_report() {
     // The summary, and the marker that says which command wrote the folder.
     assert_eq!(files, vec![".ddln-output.json", "summary.json"]);
     assert_eq!(small["final_theta"], full["final_theta"]);
-    // A two-layer init: auto integrates the dual dynamics (layers in closed form).
-    assert_eq!(full["solver"]["dynamics"], "dual");
+    // The init satisfies assumption (A): auto integrates the reduced dynamics.
+    assert_eq!(full["solver"]["dynamics"], "reduced");
     assert_eq!(full["solver"]["integrator"], "auto");
     assert_eq!(full["solver"]["methods"][0], "dopri5");
     let layers = run(

@@ -493,8 +493,10 @@ fn callback(on_step: Option<&Bound<'_, PyAny>>, every: u64) -> Result<Option<Py<
 ///     section 4); "dual" (two layers: model="deep" with 2 rows, or model="signed" with
 ///     power=2; any init): the d dual variables xi = -int grad L with the layers in
 ///     closed form, exact at any init scale (1e-300 included) and a plateau in a few
-///     steps (section 12); "layers": every layer entry; "auto" (default): dual for two
-///     layers, reduced where it applies, layers otherwise. Same Run, same trajectory up
+///     steps (section 12); "layers": every layer entry; "auto" (default): reduced where
+///     it applies (for two layers: an init whose largest entry is at least atol / rtol),
+///     else dual for two layers (u^2 - v^2, inits off (A), small inits), layers
+///     otherwise. Same Run, same trajectory up
 ///     to the tolerance.
 /// mirror_check : bool
 ///     (model="deep", implies track_xi) Check the run against the mirror flow of its init:

@@ -36,6 +36,7 @@ fn dual_runs_are_the_layer_flow() {
                 t_end: 8.0,
                 n_record: 17,
                 track_xi: true,
+                dynamics: Dynamics::Dual,
                 ..FlowSettings::default()
             };
             let dual = gradient_flow(&problem, model, &init, &base, &mut ()).unwrap();
@@ -121,6 +122,38 @@ fn tiny_inits_follow_the_saddles_at_the_cost_of_the_jumps() {
     }
     eprintln!("steps at alpha = 1e-100, 1e-300: {steps:?}");
     assert!(steps[1] as f64 <= 1.15 * steps[0] as f64, "{steps:?}");
+}
+
+/// `auto` on two layers: the reduced dynamics under (A) at scales their tolerances
+/// resolve, the dual dynamics for an init below atol / rtol (1e-30) or off (A) (a
+/// coordinate with `|u| = |v|`), and for `u^2 - v^2`.
+#[test]
+fn auto_takes_the_dual_dynamics_where_the_reduced_do_not_apply() {
+    let (x, y) = gaussian_data(4, 3, 1);
+    let problem = Problem::new(x, 4, 3, y, Loss::Square).unwrap();
+    let chosen = |model: Model, init: &[f64]| {
+        let run = gradient_flow(&problem, model, init, &FlowSettings::default(), &mut ()).unwrap();
+        let solver = run.solver.unwrap();
+        (solver.dynamics, solver.dynamics_reason)
+    };
+    let (dynamics, _) = chosen(Model::deep(2), &[0.3, 0.2, 0.1, 0.0, 0.0, 0.0]);
+    assert_eq!(dynamics, Dynamics::Reduced);
+    let (dynamics, why) = chosen(Model::deep(2), &[1e-30, 1e-30, 1e-30, 0.0, 0.0, 0.0]);
+    assert_eq!(dynamics, Dynamics::Dual);
+    assert!(why.contains("atol / rtol"), "{why}");
+    // Asked for, the reduced dynamics refuse an init whose gaps underflow.
+    let reduced = FlowSettings {
+        dynamics: Dynamics::Reduced,
+        ..FlowSettings::default()
+    };
+    let tiny = [1e-300, 1e-300, 1e-300, 0.0, 0.0, 0.0];
+    let err = gradient_flow(&problem, Model::deep(2), &tiny, &reduced, &mut ()).unwrap_err();
+    assert!(err.to_string().contains("underflows"), "{err}");
+    let (dynamics, why) = chosen(Model::deep(2), &[0.3, 0.2, 0.1, 0.3, 0.0, 0.0]);
+    assert_eq!(dynamics, Dynamics::Dual);
+    assert!(why.contains("assumption (A)"), "{why}");
+    let (dynamics, _) = chosen(Model::Signed { power: 2 }, &[0.3; 6]);
+    assert_eq!(dynamics, Dynamics::Dual);
 }
 
 /// `dynamics = dual` asked for a model without the closed form is an error naming the

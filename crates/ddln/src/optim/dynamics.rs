@@ -10,9 +10,10 @@ use crate::error::{DdlnError, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Dynamics {
-    /// `auto` (default): the dual dynamics for the two-layer models (`u ⊙ v`,
-    /// `u^2 - v^2`), the reduced dynamics for the deep model when the init satisfies
-    /// assumption (A), the layer ODE otherwise; the run's `solver` says which and why.
+    /// `auto` (default): the reduced dynamics for the deep model when the init satisfies
+    /// assumption (A) (for two layers: and its largest entry is at least `atol / rtol`,
+    /// 1e-2 at the defaults), else the dual dynamics for the two-layer models (`u ⊙ v`,
+    /// `u^2 - v^2`), the layer ODE otherwise; the run's `solver` says which and why.
     #[default]
     Auto,
     /// `layers`: all `rows x d` layer entries (any model, any init).
