@@ -146,7 +146,7 @@ pub fn train_from<O: Observer>(
         _ => None,
     };
     let mut jump_watch = match method {
-        Method::Flow(_) => Some(JumpWatch::new(problem, model, init)),
+        Method::Flow(s) => Some(JumpWatch::new(problem, model, init, s.t_end)),
         Method::Descent(_) => None,
     };
     let run = {

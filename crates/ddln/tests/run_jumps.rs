@@ -84,6 +84,30 @@ fn standard_inits_jump_where_the_unit_algorithm_says() {
     assert!(worst[1] < 0.05 && worst[1] < 0.5 * worst[0], "{worst:?}");
 }
 
+/// The algorithm runs only to the run's horizon: a flow ending between the second and
+/// third jump reports two jumps and the status `Horizon`.
+#[test]
+fn jumps_stop_at_the_run_horizon() {
+    let p = problem(7);
+    let d = p.dim();
+    let unit = saddle_to_saddle(&p, &SaddleSettings::default()).unwrap();
+    let lambda = 30.0 * 10f64.ln();
+    let t_end = 0.5 * (unit.jumps[1].time_accelerated + unit.jumps[2].time_accelerated) * lambda;
+    let init = standard_two_layer(d, 1e-30);
+    let report = train(
+        &p,
+        Model::deep(2),
+        &init,
+        &flow(t_end),
+        &RateCheck::default(),
+        &mut (),
+    )
+    .unwrap();
+    let jumps = report.jumps.unwrap().check.unwrap();
+    assert_eq!(jumps.jumps.len(), 2);
+    assert_eq!(jumps.status, ddln::saddles::SaddleStatus::Horizon);
+}
+
 /// Depth 3 and 4 from `u^1 = 0`, `u^j = alpha`: the box is the mirror map's,
 /// `±w_L alpha^{-(L-2)}`, so the jump times in `tau` are the unit algorithm's, and the
 /// run's crossings approach them like `alpha^(L-2)` (measured 1.95e-3 at L = 3,
@@ -150,8 +174,13 @@ fn a_box_is_the_unit_box_on_rescaled_columns() {
     let scaled: Vec<f64> = (0..n * d).map(|k| x[k] / w[k % d]).collect();
     let rescaled = Problem::new(scaled, n, d, p.y().to_vec(), Loss::Square).unwrap();
     let unit = saddle_to_saddle(&rescaled, &SaddleSettings::default()).unwrap();
-    let boxed =
-        ddln::saddles::saddle_to_saddle_in_box(&p, &b.edges, &SaddleSettings::default()).unwrap();
+    let boxed = ddln::saddles::saddle_to_saddle_in_box(
+        &p,
+        &b.edges,
+        f64::INFINITY,
+        &SaddleSettings::default(),
+    )
+    .unwrap();
     assert_eq!(unit.jumps.len(), boxed.jumps.len());
     for (u, q) in unit.jumps.iter().zip(&boxed.jumps) {
         assert!((u.time_accelerated - q.time_accelerated).abs() < 1e-10 * u.time_accelerated);

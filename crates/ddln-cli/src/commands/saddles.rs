@@ -167,7 +167,8 @@ pub fn run(args: &SaddlesArgs) -> Result<i32> {
         }
     }
     Ok(match saddles.status {
-        SaddleStatus::Finished => exit::SUCCESS,
+        // `ddln saddles` asks for every jump (no horizon): Horizon cannot occur here.
+        SaddleStatus::Finished | SaddleStatus::Horizon => exit::SUCCESS,
         SaddleStatus::MaxJumps => exit::MAX_STEPS,
     })
 }

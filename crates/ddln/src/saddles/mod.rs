@@ -97,6 +97,9 @@ pub enum SaddleStatus {
     Finished,
     /// `max_jumps` jumps were made.
     MaxJumps,
+    /// The next jump comes after the horizon asked for (a run's `t_end`): it and the
+    /// ones after it are not computed.
+    Horizon,
 }
 
 /// The saddle-to-saddle sequence of a problem.
@@ -118,16 +121,18 @@ pub const TIME_UNIT: &str = "t~ = t / log(1/alpha) for u ⊙ v (the deep model, 
 /// The limit algorithm: jump times, saddles, losses, active sets (squared loss).
 pub fn saddle_to_saddle(problem: &Problem, settings: &SaddleSettings) -> Result<Saddles> {
     let unit = vec![(-1.0, 1.0); problem.dim()];
-    saddle_to_saddle_in_box(problem, &unit, settings)
+    saddle_to_saddle_in_box(problem, &unit, f64::INFINITY, settings)
 }
 
 /// The limit algorithm with the dual box `edges[i] = (lo_i, hi_i)`, `lo_i < 0 < hi_i`: a
 /// free coordinate enters when its dual reaches `hi_i` (positive) or `lo_i` (negative).
 /// The unit box is [`saddle_to_saddle`]; a run's own box (docs/math.md section 12, a
-/// run's jumps) gives its jump times in flow time.
+/// run's jumps) gives its jump times in flow time. Jumps after `horizon` (in the box's
+/// time) are not computed ([`SaddleStatus::Horizon`]; `f64::INFINITY` for all).
 pub fn saddle_to_saddle_in_box(
     problem: &Problem,
     edges: &[(f64, f64)],
+    horizon: f64,
     settings: &SaddleSettings,
 ) -> Result<Saddles> {
     settings.validate()?;
@@ -198,6 +203,10 @@ pub fn saddle_to_saddle_in_box(
         }
         if jumps.len() >= settings.max_jumps {
             status = SaddleStatus::MaxJumps;
+            break;
+        }
+        if t + delta > horizon {
+            status = SaddleStatus::Horizon;
             break;
         }
         if delta <= 0.0 {

@@ -161,16 +161,23 @@ pub struct JumpWatch {
 }
 
 impl JumpWatch {
-    /// The watch for a flow of `model` from `init` on `problem`, or why there is none
-    /// (another loss or model, an init that is not small, no saddles).
-    pub fn new(problem: &Problem, model: Model, init: &[f64]) -> std::result::Result<Self, String> {
+    /// The watch for a flow of `model` from `init` on `problem` to time `t_end` (the
+    /// jumps after it are not computed), or why there is none (another loss or model, an
+    /// init that is not small, no saddles).
+    pub fn new(
+        problem: &Problem,
+        model: Model,
+        init: &[f64],
+        t_end: f64,
+    ) -> std::result::Result<Self, String> {
         if problem.loss() != crate::loss::Loss::Square {
             return Err("the saddle-to-saddle limit is derived for the squared loss".into());
         }
         let d = problem.dim();
         let run_box = run_box(model, init, d)?;
-        let saddles = saddle_to_saddle_in_box(problem, &run_box.edges, &SaddleSettings::default())
-            .map_err(|e| e.to_string())?;
+        let saddles =
+            saddle_to_saddle_in_box(problem, &run_box.edges, t_end, &SaddleSettings::default())
+                .map_err(|e| e.to_string())?;
         let levels = plateau_levels(&saddles);
         let floor = 1e-20 * saddles.initial_loss;
         let mut next = 0;
