@@ -15,8 +15,11 @@ each under a time budget (a row says when it ran out). The fitted growth exponen
 each column is the least-squares slope of log time against log d. Writes
 bench/SCALING.md and bench/SCALING.json.
 
+With --predictor-only --sizes 100000 it measures the predictor alone at the sizes given
+(n = 10^4, d = 10^5: 8 GB of X) and writes bench/SCALING-large.md and .json instead.
+
 Usage: bench/.venv/bin/python bench/scaling.py --cli target/release/ddln [--quick]
-       [--max-d 30000] [--budget 300]
+       [--max-d 30000] [--budget 300] [--sizes D ...] [--predictor-only]
 """
 
 import argparse
@@ -140,8 +143,12 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--max-d", type=int, default=30000)
     ap.add_argument("--budget", type=float, default=300.0, help="seconds per measurement")
+    ap.add_argument("--sizes", type=int, nargs="+", help="these d instead of the default ladder")
+    ap.add_argument("--predictor-only", action="store_true",
+                    help="only the predictor (the sizes where the rest cannot finish)")
     args = ap.parse_args()
     sizes = [500, 1000] if args.quick else [d for d in (1000, 3000, 10000, 30000, 100000) if d <= args.max_d]
+    sizes = args.sizes or sizes
     threads = os.cpu_count()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -152,12 +159,18 @@ def main():
             pdir.mkdir()
             np.save(pdir / "X.npy", X)
             np.save(pdir / "y.npy", y)
+            del X  # the measured processes get the memory (8 GB at d = 10^5)
             np.save(pdir / "U0.npy", np.vstack([np.full(d, math.sqrt(2) * SCALE), np.zeros(d)]))
             src = ["--x", str(pdir / "X.npy"), "--y", str(pdir / "y.npy"), "--init", str(pdir / "U0.npy")]
             loss_tol = 1e-12 * float(y @ y)
             row = {"n": n, "d": d}
             r = measured([args.cli, "bias", *src, "--no-baselines", "--json"], args.budget)
-            row["predictor"] = r and {"s": r[0], "peak_mb": r[1], "status": json.loads(r[2])["status"]}
+            row["predictor"] = r and {"s": r[0], "peak_mb": r[1], "status": json.loads(r[2])["status"],
+                                      "cg_iterations": json.loads(r[2])["cg_iterations"]}
+            if args.predictor_only:
+                rows.append(row | {c: "not run" for c in ("bias_all", "flow", "highs_bp", "lsoda_flow")})
+                print(json.dumps(rows[-1]), flush=True)
+                continue
             r = measured([args.cli, "bias", *src, "--json"], args.budget)
             row["bias_all"] = r and {"s": r[0], "peak_mb": r[1]}
             r = measured([args.cli, "train", *src, "--t-end", "1e7", "--loss-tol", repr(loss_tol),
@@ -170,12 +183,14 @@ def main():
             rows.append(row)
             print(json.dumps(row), flush=True)
     cols = ["predictor", "bias_all", "flow", "highs_bp", "lsoda_flow"]
-    fits = {c: slope([r["d"] for r in rows], [r[c]["s"] if r[c] else None for r in rows]) for c in cols}
+    seconds = lambda v: v["s"] if isinstance(v, dict) else None
+    fits = {c: slope([r["d"] for r in rows], [seconds(r[c]) for r in rows]) for c in cols}
     out = {"sizes": sizes, "threads": threads, "budget_s": args.budget, "rows": rows,
            "growth_exponents": fits, "quick": args.quick}
-    name = "SCALING-quick" if args.quick else "SCALING"
+    name = "SCALING-quick" if args.quick else "SCALING-large" if args.predictor_only else "SCALING"
     (ROOT / "bench" / f"{name}.json").write_text(json.dumps(out, indent=2))
-    cell = lambda v: "budget" if v is None else f"{v['s']:.3g} s, {v['peak_mb']:.0f} MB"
+    cell = lambda v: ("budget" if v is None else v if isinstance(v, str)
+                      else f"{v['s']:.3g} s, {v['peak_mb']:.0f} MB")
     lines = [
         "# Scaling with the problem size",
         "",
@@ -183,7 +198,9 @@ def main():
         f"u = sqrt(2) {SCALE}, v = 0; {threads} threads; budget {args.budget:.0f} s per cell",
         "(\"budget\": it did not finish). Wall time (the fastest of up to 3 runs for runs under",
         "2 s; the solvers' own time for SciPy) and peak memory (max RSS).",
-        "`bench/.venv/bin/python bench/scaling.py" + (" --quick" if args.quick else "") + "`.",
+        "`bench/.venv/bin/python bench/scaling.py" + (" --quick" if args.quick else "")
+        + (f" --predictor-only --sizes {' '.join(map(str, sizes))} --budget {args.budget:.0f}"
+           if args.predictor_only else "") + "`.",
         "",
         "| n x d | predictor | `ddln bias` (all baselines) | flow (`ddln train` to loss 1e-12 y.y) | HiGHS basis pursuit | SciPy LSODA flow |",
         "|---|---|---|---|---|---|",

@@ -4,7 +4,7 @@
 use ddln::{Loss, LossScaling, Model, Problem};
 use pyo3::prelude::*;
 
-use crate::convert::{real_array, shape_str};
+use crate::convert::{real_array, shape_str, shared_real_array};
 use crate::errors::{shape, Result};
 
 /// The data, the model and the init of a run, checked.
@@ -32,7 +32,7 @@ pub fn setup(
     model: &str,
     power: Option<usize>,
 ) -> Result<Setup> {
-    let x = real_array(X, "X")?;
+    let x = shared_real_array(X, "X")?;
     x.expect_ndim("X", 2, "a 2-D array (n samples, d features)")?;
     let y = real_array(y, "y")?;
     let (n, d) = (x.shape[0], x.shape[1]);

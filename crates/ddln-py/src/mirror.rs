@@ -15,7 +15,7 @@ use ddln::recipes::InitRecipe;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert::{real_array, to_numpy};
+use crate::convert::{real_array, shared_real_array, to_numpy};
 use crate::errors::{invalid, Result};
 use crate::init::init_shape;
 use crate::inputs::setup;
@@ -464,7 +464,7 @@ pub fn rich_to_kernel_sweep<'py>(
     lp_tol: f64,
     lp_max_iter: u32,
 ) -> Result<Bound<'py, PyDict>> {
-    let x = real_array(X, "X")?;
+    let x = shared_real_array(X, "X")?;
     x.expect_ndim("X", 2, "a 2-D array (n samples, d features)")?;
     let (n, d) = (x.shape[0], x.shape[1]);
     let y = real_array(y, "y")?;

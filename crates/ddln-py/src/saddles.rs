@@ -7,7 +7,7 @@ use ddln::{FlowSettings, Loss, LossScaling, Problem};
 use pyo3::prelude::*;
 use serde_json::json;
 
-use crate::convert::real_array;
+use crate::convert::{real_array, shared_real_array};
 use crate::errors::{invalid, Result};
 
 /// The limit algorithm on `(X, y)` and, for each `E` in `simulate`, the flow at
@@ -26,7 +26,7 @@ pub fn _saddles(
     tie_rtol: Option<f64>,
     max_jumps: Option<usize>,
 ) -> Result<String> {
-    let x = real_array(X, "X")?;
+    let x = shared_real_array(X, "X")?;
     x.expect_ndim("X", 2, "a 2-D array (n samples, d features)")?;
     let (n, d) = (x.shape[0], x.shape[1]);
     let y = real_array(y, "y")?;

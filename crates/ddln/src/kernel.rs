@@ -42,6 +42,50 @@ pub fn mat_t_vec_add(x: &[f64], z: &[f64], out: &mut [f64]) {
     dispatch!(mat_t_vec_add_avx2, mat_t_vec_add_generic, (x, z, out))
 }
 
+/// [`mat_t_vec_add`] on the columns `col0 .. col0 + out.len()` of the rows (of length
+/// `stride`) of `x`: the same bits for those entries as the whole pass.
+pub fn mat_t_vec_add_cols(x: &[f64], stride: usize, col0: usize, z: &[f64], out: &mut [f64]) {
+    debug_assert_eq!(x.len(), z.len() * stride);
+    debug_assert!(col0 + out.len() <= stride);
+    dispatch!(
+        mat_t_vec_add_cols_avx2,
+        mat_t_vec_add_cols_generic,
+        (x, stride, col0, z, out)
+    )
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn mat_t_vec_add_cols_avx2(
+    x: &[f64],
+    stride: usize,
+    col0: usize,
+    z: &[f64],
+    out: &mut [f64],
+) {
+    mat_t_vec_add_cols_generic(x, stride, col0, z, out)
+}
+
+#[inline(always)]
+fn mat_t_vec_add_cols_generic(x: &[f64], stride: usize, col0: usize, z: &[f64], out: &mut [f64]) {
+    let width = out.len();
+    let cols = |i: usize| &x[i * stride + col0..i * stride + col0 + width];
+    let mut zs = z.chunks_exact(4);
+    let mut i = 0;
+    for s in &mut zs {
+        axpy4_rows(
+            [cols(i), cols(i + 1), cols(i + 2), cols(i + 3)],
+            [s[0], s[1], s[2], s[3]],
+            out,
+        );
+        i += 4;
+    }
+    for &s in zs.remainder() {
+        axpy1(cols(i), s, out);
+        i += 1;
+    }
+}
+
 /// `grad = sum_i ell'(<x_i, theta>, y_i) x_i` over the rows of `x` (one pass: each block
 /// of rows is read for its residuals, then accumulated while still in cache); returns
 /// `sum_i ell(<x_i, theta>, y_i)`.
@@ -227,6 +271,12 @@ fn axpy4(block: &[f64], s: [f64; 4], out: &mut [f64]) {
     let (r0, rest) = block.split_at(d);
     let (r1, rest) = rest.split_at(d);
     let (r2, r3) = rest.split_at(d);
+    axpy4_rows([r0, r1, r2, r3], s, out);
+}
+
+/// `out += s_0 r_0 + ... + s_3 r_3` entry by entry, in that order.
+#[inline(always)]
+fn axpy4_rows([r0, r1, r2, r3]: [&[f64]; 4], s: [f64; 4], out: &mut [f64]) {
     for ((((o, &a), &b), &c), &e) in out.iter_mut().zip(r0).zip(r1).zip(r2).zip(r3) {
         *o = (((*o + s[0] * a) + s[1] * b) + s[2] * c) + s[3] * e;
     }
@@ -275,6 +325,12 @@ mod tests {
             let mut acc = vec![0.5; d];
             mat_t_vec_add_generic(&x, &z, &mut acc);
             assert_eq!(acc, xtz, "baseline X^T z, n = {n}, d = {d}");
+            // Any block of columns equals those entries of the whole pass.
+            for (col0, width) in [(0, d), (d / 3, d - d / 3), (d / 2, d.div_ceil(4))] {
+                let mut part = vec![0.5; width];
+                mat_t_vec_add_cols(&x, d, col0, &z, &mut part);
+                assert_eq!(part, xtz[col0..col0 + width], "columns {col0}.., {n} x {d}");
+            }
 
             // Gradient of the squared loss: residuals then accumulation, by hand.
             let y: Vec<f64> = (0..n).map(|k| k as f64 * 0.1).collect();

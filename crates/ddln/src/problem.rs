@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{check_finite, DdlnError, Result};
 use crate::loss::{Loss, LossScaling, SampleLoss};
+use crate::shared_data::SharedData;
 pub use crate::vector::dot;
 
 /// Below this many entries of `X` (`n * d`) the gradient runs on one thread under
@@ -50,7 +51,8 @@ struct Workspace {
 /// once: the residual of a sample and its contribution to the gradient in one pass.
 #[derive(Debug)]
 pub struct Problem {
-    x: Vec<f64>,
+    /// Shared: clones of a problem (a sweep's cells, a resumed run) hold the one copy.
+    x: SharedData,
     y: Vec<f64>,
     n: usize,
     d: usize,
@@ -62,6 +64,7 @@ pub struct Problem {
     workspace: Mutex<Workspace>,
 }
 
+/// Clones share `X` (one copy however many problems use it); `y` and the settings are copied.
 impl Clone for Problem {
     fn clone(&self) -> Self {
         Problem {
@@ -81,9 +84,19 @@ impl Clone for Problem {
 impl Problem {
     /// Builds a problem from `X` (row-major, `n x d`), `y` (length `n`) and a loss.
     ///
+    /// `x` is a `Vec<f64>` (taken, not copied) or a [`SharedData`] lent by its owner (a
+    /// numpy array, another problem's `X`): never copied either.
+    ///
     /// Fails on empty data, shape mismatch, non-finite entries, or logistic labels
     /// outside {-1, +1}.
-    pub fn new(x: Vec<f64>, n: usize, d: usize, y: Vec<f64>, loss: Loss) -> Result<Self> {
+    pub fn new(
+        x: impl Into<SharedData>,
+        n: usize,
+        d: usize,
+        y: Vec<f64>,
+        loss: Loss,
+    ) -> Result<Self> {
+        let x = x.into();
         if n == 0 || d == 0 {
             return Err(DdlnError::invalid(
                 "X",
@@ -226,6 +239,11 @@ impl Problem {
         &self.x
     }
 
+    /// `X` as the shared buffer (to build another problem on the same data without a copy).
+    pub fn shared_x(&self) -> &SharedData {
+        &self.x
+    }
+
     /// Row `i` of `X`.
     pub fn row(&self, i: usize) -> &[f64] {
         &self.x[i * self.d..(i + 1) * self.d]
@@ -362,6 +380,18 @@ mod tests {
 
     /// The threaded kernel against the serial one (the reference: one thread, row order),
     /// equal up to the reordering of a sum: 1e-12 relative.
+    /// A problem's clones hold its one copy of `X`, and a problem built on another's
+    /// shared `X` too (the buffer's address is the reference).
+    #[test]
+    fn clones_and_rebuilt_problems_share_x() {
+        let p = Problem::new(vec![1.0, 2.0, 3.0, 4.0], 2, 2, vec![1.0, 0.0], Loss::Square).unwrap();
+        let c = p.clone();
+        assert!(c.shared_x().same_buffer(p.shared_x()));
+        assert_eq!(c.x().as_ptr(), p.x().as_ptr());
+        let q = Problem::new(p.shared_x().clone(), 2, 2, vec![0.0, 1.0], Loss::Square).unwrap();
+        assert_eq!(q.x().as_ptr(), p.x().as_ptr());
+    }
+
     #[test]
     fn threaded_gradient_matches_serial() {
         let (n, d) = (37, 11);

@@ -15,6 +15,7 @@
 //! * [`sweep`]: distance of the predicted limit to the baselines across depths and scales.
 
 pub mod baselines;
+mod cg_preconditioner;
 pub mod check;
 pub mod closed_form;
 mod coordinate;

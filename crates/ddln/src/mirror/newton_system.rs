@@ -2,25 +2,27 @@
 //! `r x d`; docs/math.md section 7, "Solving the Newton systems").
 //!
 //! Directly, `H` costs `r^2 d` flops (the weighted Gram) and a Cholesky factorization.
-//! When `r` is large and `d >> r`, the weights of all but the `r` largest (`S`) usually lie
+//! When `r` is large and `d >> r`, the weights of all but the `k` largest (`S`) usually lie
 //! within a narrow band: then conjugate gradients are preconditioned by
 //!
 //! ```text
 //! P = Xt_S diag(m_S) Xt_S^T + mbar Xt_R Xt_R^T = mbar G0 + Xt_S diag(m_S - mbar) Xt_S^T
 //! ```
 //!
-//! (`R` the other coordinates, `G0 = Xt Xt^T` formed once, `mbar` the geometric mean of
-//! the extreme weights on `R`): `r^3` flops instead of `r^2 d`, and the spectrum of
-//! `P^{-1} H` lies in `[min(1, m_min/mbar), max(1, m_max/mbar)]` over `R`, so CG needs
-//! at most about `sqrt(m_max/m_min)` iterations of two passes over `Xt`. Where that bound
-//! is more than twice what still pays, or CG does not reach its tolerance within what
-//! pays, the direct solve runs. Both solve the same system to a relative residual of [`CG_RTOL`] or
-//! better, so the Newton iterates agree to the predictor's tolerance.
+//! (`R` the other coordinates, `G0 = Xt Xt^T` formed and factored once, `mbar` the
+//! geometric mean of the extreme weights on `R`; built as in [`Preconditioner`]), and the
+//! spectrum of `P^{-1} H` lies in `[min(1, m_min/mbar), max(1, m_max/mbar)]` over `R`, so
+//! CG needs at most about `sqrt(m_max/m_min)` iterations of two passes over `Xt`. `k` is
+//! the one of least expected cost ([`kept_count`]); where no `k` is expected to converge
+//! within what still pays, or CG does not reach its tolerance within it, the direct solve
+//! runs. Both solve the same system to a relative residual of [`CG_RTOL`] or better, so
+//! the Newton iterates agree to the predictor's tolerance.
 
 use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};
 
-use super::range::gram_rows;
+use super::cg_preconditioner::{build_flops, Preconditioner};
+use super::range::{gram_rows, Gram};
 
 /// CG stops at `||H z - b|| <= CG_RTOL ||b||`.
 pub(crate) const CG_RTOL: f64 = 1e-12;
@@ -28,6 +30,10 @@ pub(crate) const CG_RTOL: f64 = 1e-12;
 const MIN_RANK: usize = 200;
 /// ... and when `d` is at least this many times `r`.
 const MIN_ASPECT: usize = 4;
+/// CG's iterations on the predictor's systems, as a fraction of the band's bound
+/// `sqrt(max/min) ln(2 / CG_RTOL) / 2` (measured 10 to 12 of bounds 22 to 27, with the
+/// weights clustered: 1000 x 10^4 sparse recovery, two layers).
+const EXPECTED_OF_BOUND: f64 = 0.5;
 /// One CG iteration (two memory-bound passes over `Xt`) costs about `1 / (r / this)` of
 /// forming the weighted Gram (`r^2 d` flops of GEMM): measured 12 iterations per Gram at
 /// `r = 1000`, `d = 10^4` on two cores.
@@ -56,7 +62,7 @@ pub(crate) fn newton_solve(
     d: usize,
     m: &[f64],
     b: &[f64],
-    g0: Option<&Mat<f64>>,
+    g0: Option<&Gram>,
 ) -> Option<(Vec<f64>, Solved)> {
     if let Some(g0) = g0.filter(|_| may_precondition(r, d)) {
         // The iterations CG may take and still cost less than the direct solve: the
@@ -101,9 +107,9 @@ pub(crate) fn spd_solve(h: &Mat<f64>, rhs: &[f64]) -> Option<Vec<f64>> {
 /// `out = Xt diag(m) Xt^T z`: two passes over `Xt` (the flow's SIMD kernels).
 fn apply(xt: &[f64], m: &[f64], z: &[f64], scratch: &mut [f64], out: &mut [f64]) {
     scratch.fill(0.0);
-    crate::kernel::mat_t_vec_add(xt, z, scratch);
+    crate::par_kernel::mat_t_vec_add(xt, z, scratch);
     scratch.iter_mut().zip(m).for_each(|(s, w)| *s *= w);
-    crate::kernel::mat_vec(xt, scratch, out);
+    crate::par_kernel::mat_vec(xt, scratch, out);
 }
 
 /// CG on `H` preconditioned by `P` (module docs); `None` when the band of the remaining
@@ -115,38 +121,22 @@ fn preconditioned_cg(
     d: usize,
     m: &[f64],
     b: &[f64],
-    g0: &Mat<f64>,
+    g0: &Gram,
     budget: usize,
 ) -> Option<(Vec<f64>, Solved)> {
     let mut order: Vec<usize> = (0..d).collect();
-    order.select_nth_unstable_by(r - 1, |&i, &j| m[j].total_cmp(&m[i]));
-    let (kept, rest) = order.split_at_mut(r);
-    // Ascending: the gather below walks each row of Xt forwards.
-    kept.sort_unstable();
-    let (lo, hi) = rest.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &i| {
-        (lo.min(m[i]), hi.max(m[i]))
-    });
-    if !(lo > 0.0 && hi.is_finite()) {
+    order.sort_unstable_by(|&i, &j| m[j].total_cmp(&m[i]));
+    let lo = m[order[d - 1]];
+    if !(lo > 0.0 && m[order[0]].is_finite()) {
         return None;
     }
-    // CG on a clustered spectrum usually needs far fewer iterations than the band's
-    // bound: worth a try up to twice the budget.
-    let bound = 0.5 * (hi / lo).sqrt() * (2.0 / CG_RTOL).ln();
-    if bound > 2.0 * budget as f64 {
-        return None;
-    }
+    let k = kept_count(&order, m, r, d, budget)?;
+    let hi = m[order[k]];
     let mbar = (lo * hi).sqrt();
-    let kept_rows: Vec<f64> = (0..r)
-        .flat_map(|a| kept.iter().map(move |&i| xt[a * d + i]))
-        .collect();
-    let weights: Vec<f64> = kept.iter().map(|&i| m[i] - mbar).collect();
-    let low_rank = gram_rows(&kept_rows, r, r, Some(&weights));
-    let p = Mat::from_fn(r, r, |a, c| mbar * g0[(a, c)] + low_rank[(a, c)]);
-    let llt = p.llt(Side::Lower).ok()?;
-    let precondition = |v: &[f64]| -> Vec<f64> {
-        let sol = llt.solve(Mat::from_fn(r, 1, |a, _| v[a]));
-        (0..r).map(|a| sol[(a, 0)]).collect()
-    };
+    let kept = &mut order[..k];
+    // Ascending: the gather walks each row of Xt forwards.
+    kept.sort_unstable();
+    let pre = Preconditioner::new(xt, d, m, kept, mbar, g0)?;
     let b_norm = crate::vector::norm(b);
     let mut z = vec![0.0; r];
     if b_norm == 0.0 {
@@ -155,9 +145,9 @@ fn preconditioned_cg(
     let mut scratch = vec![0.0; d];
     let mut hp = vec![0.0; r];
     let mut res = b.to_vec();
-    let mut pre = precondition(&res);
-    let mut dir = pre.clone();
-    let mut rho: f64 = res.iter().zip(&pre).map(|(a, b)| a * b).sum();
+    let mut pre_res = pre.apply(&res);
+    let mut dir = pre_res.clone();
+    let mut rho: f64 = res.iter().zip(&pre_res).map(|(a, b)| a * b).sum();
     for it in 1..=budget {
         apply(xt, m, &dir, &mut scratch, &mut hp);
         let curv: f64 = dir.iter().zip(&hp).map(|(a, b)| a * b).sum();
@@ -170,15 +160,41 @@ fn preconditioned_cg(
         if crate::vector::norm(&res) <= CG_RTOL * b_norm {
             return Some((z, Solved::Cg(it)));
         }
-        pre = precondition(&res);
-        let rho_new: f64 = res.iter().zip(&pre).map(|(a, b)| a * b).sum();
+        pre_res = pre.apply(&res);
+        let rho_new: f64 = res.iter().zip(&pre_res).map(|(a, b)| a * b).sum();
         let beta = rho_new / rho;
         rho = rho_new;
         dir.iter_mut()
-            .zip(&pre)
+            .zip(&pre_res)
             .for_each(|(p, q)| *p = q + beta * *p);
     }
     None
+}
+
+/// How many of the largest weights (`order` sorts them descending) the preconditioner
+/// keeps exactly: the `k` (0, 8, 16, 32, ... or `r`) of least expected cost, CG's
+/// iterations (each two passes over `Xt`, a solve with `G0`'s factor and `4 r k` flops)
+/// plus building `P^{-1}` (`2 r^2 k + r k^2` flops at the GEMM's speed); `None` when no
+/// `k` is expected to converge within `budget`.
+fn kept_count(order: &[usize], m: &[f64], r: usize, d: usize, budget: usize) -> Option<usize> {
+    let lo = m[order[d - 1]];
+    let (r_f, d_f) = (r as f64, d as f64);
+    let expected =
+        |k: usize| EXPECTED_OF_BOUND * 0.5 * (m[order[k]] / lo).sqrt() * (2.0 / CG_RTOL).ln();
+    let cost = |k: usize| {
+        let k_f = k as f64;
+        let iteration = 1.0 + (r_f + 2.0 * k_f) / d_f;
+        let (formed, woodbury) = build_flops(r_f, k_f);
+        // A flop of GEMM costs 1 / (CG_PER_GRAM r d) of an iteration (CG_PER_GRAM's docs).
+        let build = formed.min(woodbury) / (CG_PER_GRAM as f64 * r_f * d_f);
+        expected(k) * iteration + build
+    };
+    let candidates = std::iter::once(0)
+        .chain((3..).map(|j| 1usize << j).take_while(|&k| k < r))
+        .chain(std::iter::once(r));
+    candidates
+        .filter(|&k| k < d && expected(k) <= budget as f64)
+        .min_by(|&a, &b| cost(a).total_cmp(&cost(b)))
 }
 
 #[cfg(test)]
@@ -209,7 +225,12 @@ mod tests {
             })
             .collect();
         let b: Vec<f64> = (0..r).map(|_| next()).collect();
-        let g0 = gram_rows(&xt, r, d, None);
+        let matrix = gram_rows(&xt, r, d, None);
+        let factor = matrix.llt(Side::Lower).unwrap();
+        let g0 = Gram {
+            matrix: std::borrow::Cow::Owned(matrix),
+            factor: std::borrow::Cow::Owned(factor),
+        };
         let (cg, how) = preconditioned_cg(&xt, r, d, &m, &b, &g0, 200).unwrap();
         assert!(matches!(how, Solved::Cg(_)), "{how:?}");
         let direct = spd_solve(&gram_rows(&xt, r, d, Some(&m)), &b).unwrap();

@@ -159,10 +159,10 @@ pub fn predict(
 
 /// `yt - Xt theta` and its norm.
 fn reduced_residual(basis: &RangeBasis, theta: &[f64], out: &mut [f64]) -> f64 {
-    let d = theta.len();
-    for (a, o) in out.iter_mut().enumerate() {
-        *o = basis.yt[a] - crate::problem::dot(&basis.xt[a * d..(a + 1) * d], theta);
-    }
+    crate::par_kernel::mat_vec(&basis.xt, theta, out);
+    out.iter_mut()
+        .zip(basis.yt.iter())
+        .for_each(|(o, y)| *o = y - *o);
     norm(out)
 }
 
@@ -266,7 +266,9 @@ fn predict_solving<M: MirrorMap>(
     };
     let mut floor = floor_of(&point, &theta, &m);
     // Xt Xt^T for the preconditioned Newton solves (large r only).
-    let g0 = (precondition && may_precondition(r, d)).then(|| basis.gram());
+    let g0 = (precondition && may_precondition(r, d))
+        .then(|| basis.gram())
+        .flatten();
     let mut cg_iterations = 0;
     let mut status = PredictStatus::MaxIterations;
     let mut message = format!(
@@ -301,7 +303,7 @@ fn predict_solving<M: MirrorMap>(
             break;
         };
         let mut dxi = vec![0.0; d];
-        crate::kernel::mat_t_vec_add(&basis.xt, &dir, &mut dxi);
+        crate::par_kernel::mat_t_vec_add(&basis.xt, &dir, &mut dxi);
         let slope: f64 = dir.iter().zip(&res).map(|(a, b)| a * b).sum();
         let mut t = 1.0f64;
         for (i, &dx) in dxi.iter().enumerate() {

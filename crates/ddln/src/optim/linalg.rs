@@ -1,10 +1,13 @@
 //! The linear algebra of the stiff integrator: a dense LU that allocates nothing after
 //! construction, and the solver for `I - h gamma J` when `J` is a diagonal plus a
 //! rank-`n` term built from `X` (the Jacobian of gradient flow for losses of the form
-//! `sum_i ell(<x_i, theta>, y_i)`).
+//! `sum_i ell(<x_i, theta>, y_i)`), and the weighted Gram matrix `A diag(s) A^T` of a
+//! row-major matrix (shared with the predictor and the rate check).
+
+use std::borrow::Cow;
 
 use faer::linalg::matmul::triangular::{self, BlockStructure};
-use faer::{Accum, MatMut, MatRef, Par};
+use faer::{Accum, Mat, MatMut, MatRef, Par};
 
 use crate::error::Result;
 use crate::kernel;
@@ -108,6 +111,39 @@ pub(crate) fn lu_in_place(n: usize, a: &mut [f64], piv: &mut [usize]) -> bool {
         }
     }
     true
+}
+
+/// The lower triangle of `A A^T` for the row-major `r x d` matrix `A` (mirrored).
+pub(crate) fn gram_rows(a: &[f64], r: usize, d: usize, scale: Option<&[f64]>) -> Mat<f64> {
+    let scaled: Cow<[f64]> = match scale {
+        Some(m) => Cow::Owned(
+            a.chunks_exact(d)
+                .flat_map(|row| row.iter().zip(m).map(|(x, w)| x * w))
+                .collect(),
+        ),
+        None => Cow::Borrowed(a),
+    };
+    // A row-major r x d matrix is the column-major d x r one: G = A^T B.
+    let lhs = MatRef::from_column_major_slice(a, d, r);
+    let rhs = MatRef::from_column_major_slice(&scaled, d, r);
+    let mut g = Mat::<f64>::zeros(r, r);
+    triangular::matmul(
+        g.as_mut(),
+        BlockStructure::TriangularLower,
+        Accum::Replace,
+        lhs.transpose(),
+        BlockStructure::Rectangular,
+        rhs,
+        BlockStructure::Rectangular,
+        1.0,
+        gram_parallelism(r, d),
+    );
+    for i in 0..r {
+        for j in i + 1..r {
+            g[(i, j)] = g[(j, i)];
+        }
+    }
+    g
 }
 
 /// Threads for the `n x n` product `X diag(e) X^T`: all of the pool once the product is

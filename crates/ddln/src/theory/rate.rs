@@ -1,11 +1,12 @@
 //! Theorem 2: `L(theta(t)) - L* <= exp(-2 sigma mu t) (L(theta(0)) - L*)` under (A) and
 //! a Polyak-Lojasiewicz inequality with constant `mu`.
 
-use faer::{Mat, Side};
+use faer::{MatRef, Side};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DdlnError, Result};
 use crate::loss::Loss;
+use crate::optim::linalg::gram_rows;
 use crate::problem::Problem;
 
 /// The PL data of the squared loss `||X theta - y||^2`.
@@ -35,12 +36,13 @@ pub fn pl_constants(problem: &Problem) -> Result<PlConstants> {
         ));
     }
     let (n, d) = (problem.n_samples(), problem.dim());
-    let x = Mat::from_fn(n, d, |i, j| problem.x()[i * d + j]);
+    // X is read in place (row-major): no copy of the design, whatever its size.
+    let x = MatRef::from_row_major_slice(problem.x(), n, d);
     let wide = n <= d;
     let gram = if wide {
-        &x * x.transpose()
+        gram_rows(problem.x(), n, d, None)
     } else {
-        x.transpose() * &x
+        x.transpose() * x
     };
     let eig = gram.self_adjoint_eigen(Side::Lower).map_err(|e| {
         DdlnError::invalid(
@@ -60,21 +62,26 @@ pub fn pl_constants(problem: &Problem) -> Result<PlConstants> {
     let u = eig.U();
     let y = problem.y();
     let mut theta = vec![0.0; d];
-    for &k in &kept {
-        if wide {
-            // theta = X^T sum_k q_k (q_k . y) / lambda_k
+    if wide {
+        // theta = X^T w, w = sum_k q_k (q_k . y) / lambda_k: one pass over X.
+        let mut w = vec![0.0; n];
+        for &k in &kept {
             let coef: f64 = (0..n).map(|i| u[(i, k)] * y[i]).sum::<f64>() / values[k];
-            for j in 0..d {
-                theta[j] += coef * (0..n).map(|i| x[(i, j)] * u[(i, k)]).sum::<f64>();
-            }
-        } else {
-            // theta = sum_k v_k (v_k . X^T y) / lambda_k
-            let xty_k: f64 = (0..n)
-                .map(|i| y[i] * (0..d).map(|j| x[(i, j)] * u[(j, k)]).sum::<f64>())
-                .sum();
-            for j in 0..d {
-                theta[j] += u[(j, k)] * xty_k / values[k];
-            }
+            w.iter_mut()
+                .enumerate()
+                .for_each(|(i, wi)| *wi += coef * u[(i, k)]);
+        }
+        crate::kernel::mat_t_vec_add(problem.x(), &w, &mut theta);
+    } else {
+        // theta = sum_k v_k (v_k . X^T y) / lambda_k, X^T y in one pass.
+        let mut xty = vec![0.0; d];
+        crate::kernel::mat_t_vec_add(problem.x(), y, &mut xty);
+        for &k in &kept {
+            let coef: f64 = (0..d).map(|j| u[(j, k)] * xty[j]).sum::<f64>() / values[k];
+            theta
+                .iter_mut()
+                .enumerate()
+                .for_each(|(j, t)| *t += coef * u[(j, k)]);
         }
     }
     let l_star = if kept.len() == n {
