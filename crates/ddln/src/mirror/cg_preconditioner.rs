@@ -33,35 +33,38 @@ pub(crate) fn build_flops(r: f64, k: f64) -> (f64, f64) {
     )
 }
 
+/// What `P` is built from: the weights `m` over the row-major `r x d` matrix `xt`, the
+/// (ascending) coordinates `kept` exactly and the others at `mbar`.
+#[derive(Clone, Copy)]
+pub(crate) struct Selection<'s> {
+    pub xt: &'s [f64],
+    pub d: usize,
+    pub m: &'s [f64],
+    pub kept: &'s [usize],
+    pub mbar: f64,
+}
+
 impl<'a> Preconditioner<'a> {
-    /// `P` for the weights `m` over the row-major `r x d` matrix `xt`, keeping the
-    /// (ascending) coordinates `kept` exactly and the others at `mbar`; `None` when a
-    /// factorization fails.
-    pub(crate) fn new(
-        xt: &[f64],
-        d: usize,
-        m: &[f64],
-        kept: &[usize],
-        mbar: f64,
-        g0: &'a Gram,
-    ) -> Option<Self> {
-        let (formed, woodbury) = build_flops(g0.matrix.nrows() as f64, kept.len() as f64);
+    /// `P` for `selection`; `None` when a factorization fails.
+    pub(crate) fn new(selection: &Selection, g0: &'a Gram) -> Option<Self> {
+        let k = selection.kept.len() as f64;
+        let (formed, woodbury) = build_flops(g0.matrix.nrows() as f64, k);
         if formed <= woodbury {
-            Self::formed(xt, d, m, kept, mbar, g0)
+            Self::formed(selection, g0)
         } else {
-            Self::woodbury(xt, d, m, kept, mbar, g0)
+            Self::woodbury(selection, g0)
         }
     }
 
     /// [`Preconditioner::Formed`].
-    fn formed(
-        xt: &[f64],
-        d: usize,
-        m: &[f64],
-        kept: &[usize],
-        mbar: f64,
-        g0: &Gram,
-    ) -> Option<Self> {
+    fn formed(selection: &Selection, g0: &Gram) -> Option<Self> {
+        let Selection {
+            xt,
+            d,
+            m,
+            kept,
+            mbar,
+        } = *selection;
         let r = g0.matrix.nrows();
         let k = kept.len();
         {
@@ -78,14 +81,14 @@ impl<'a> Preconditioner<'a> {
     }
 
     /// [`Preconditioner::Woodbury`].
-    fn woodbury(
-        xt: &[f64],
-        d: usize,
-        m: &[f64],
-        kept: &[usize],
-        mbar: f64,
-        g0: &'a Gram,
-    ) -> Option<Self> {
+    fn woodbury(selection: &Selection, g0: &'a Gram) -> Option<Self> {
+        let Selection {
+            xt,
+            d,
+            m,
+            kept,
+            mbar,
+        } = *selection;
         let r = g0.matrix.nrows();
         let k = kept.len();
         // Xt_S diag(w_S)^{1/2}, r x k.
@@ -130,13 +133,7 @@ mod tests {
     #[test]
     fn formed_and_woodbury_equal_a_dense_solve_of_p() {
         let (r, d) = (40usize, 200usize);
-        let mut seed = 11u64;
-        let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((seed >> 11) as f64 / (1u64 << 53) as f64) - 0.5
-        };
+        let mut next = crate::mirror::newton_system::tests::uniform_sequence(11);
         let xt: Vec<f64> = (0..r * d).map(|_| next()).collect();
         let mbar = 1.3;
         // Kept weights at or above mbar, as the CG's selection gives them.
@@ -152,6 +149,13 @@ mod tests {
         };
         for k in [1usize, 5, 40, 90] {
             let kept: Vec<usize> = (0..d).step_by(d / k).take(k).collect();
+            let selection = Selection {
+                xt: &xt,
+                d,
+                m: &m,
+                kept: &kept,
+                mbar,
+            };
             let weight = |i: usize| if kept.contains(&i) { m[i] } else { mbar };
             let p = Mat::from_fn(r, r, |a, c| {
                 (0..d)
@@ -164,14 +168,8 @@ mod tests {
                 .solve(Mat::from_fn(r, 1, |a, _| rhs[a]));
             let scale = (0..r).fold(0.0f64, |s, a| s.max(want[(a, 0)].abs()));
             for (name, pre) in [
-                (
-                    "formed",
-                    Preconditioner::formed(&xt, d, &m, &kept, mbar, &g0),
-                ),
-                (
-                    "woodbury",
-                    Preconditioner::woodbury(&xt, d, &m, &kept, mbar, &g0),
-                ),
+                ("formed", Preconditioner::formed(&selection, &g0)),
+                ("woodbury", Preconditioner::woodbury(&selection, &g0)),
             ] {
                 let got = pre.unwrap().apply(&rhs);
                 let err = (0..r).fold(0.0f64, |e, a| e.max((got[a] - want[(a, 0)]).abs()));

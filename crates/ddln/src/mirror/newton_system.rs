@@ -21,7 +21,7 @@
 use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};
 
-use super::cg_preconditioner::{build_flops, Preconditioner};
+use super::cg_preconditioner::{build_flops, Preconditioner, Selection};
 use super::range::{gram_rows, Gram};
 
 /// CG stops at `||H z - b|| <= CG_RTOL ||b||`.
@@ -136,7 +136,14 @@ fn preconditioned_cg(
     let kept = &mut order[..k];
     // Ascending: the gather walks each row of Xt forwards.
     kept.sort_unstable();
-    let pre = Preconditioner::new(xt, d, m, kept, mbar, g0)?;
+    let selection = Selection {
+        xt,
+        d,
+        m,
+        kept,
+        mbar,
+    };
+    let pre = Preconditioner::new(&selection, g0)?;
     let b_norm = crate::vector::norm(b);
     let mut z = vec![0.0; r];
     if b_norm == 0.0 {
@@ -198,8 +205,18 @@ fn kept_count(order: &[usize], m: &[f64], r: usize, d: usize, budget: usize) -> 
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
+
+    /// A seeded sequence uniform in [-0.5, 0.5) (a 64-bit LCG): test data, no dependency.
+    pub(in crate::mirror) fn uniform_sequence(mut seed: u64) -> impl FnMut() -> f64 {
+        move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 11) as f64 / (1u64 << 53) as f64) - 0.5
+        }
+    }
 
     /// The preconditioned path against the direct solve (Cholesky of the full weighted
     /// Gram) on a 240 x 1200 system with weights of the predictor's shape: 30 large ones
@@ -207,13 +224,7 @@ mod tests {
     #[test]
     fn cg_agrees_with_the_direct_solve() {
         let (r, d) = (240usize, 1200usize);
-        let mut seed = 7u64;
-        let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((seed >> 11) as f64 / (1u64 << 53) as f64) - 0.5
-        };
+        let mut next = uniform_sequence(7);
         let xt: Vec<f64> = (0..r * d).map(|_| next()).collect();
         let m: Vec<f64> = (0..d)
             .map(|i| {
