@@ -58,26 +58,17 @@ impl<'a> Preconditioner<'a> {
 
     /// [`Preconditioner::Formed`].
     fn formed(selection: &Selection, g0: &Gram) -> Option<Self> {
-        let Selection {
-            xt,
-            d,
-            m,
-            kept,
-            mbar,
-        } = *selection;
+        let (xt, d, kept, mbar) = (selection.xt, selection.d, selection.kept, selection.mbar);
         let r = g0.matrix.nrows();
-        let k = kept.len();
-        {
-            // Xt_S (row-major r x k) and the lower triangle of its weighted Gram.
-            let kept_rows: Vec<f64> = (0..r)
-                .flat_map(|a| kept.iter().map(move |&i| xt[a * d + i]))
-                .collect();
-            let weights: Vec<f64> = kept.iter().map(|&i| m[i] - mbar).collect();
-            let low_rank = gram_rows(&kept_rows, r, k, Some(&weights));
-            let g = &g0.matrix;
-            let p = Mat::from_fn(r, r, |a, c| mbar * g[(a, c)] + low_rank[(a, c)]);
-            p.llt(Side::Lower).ok().map(Preconditioner::Formed)
-        }
+        // Xt_S (row-major r x k) and the lower triangle of its weighted Gram.
+        let kept_rows: Vec<f64> = (0..r)
+            .flat_map(|a| kept.iter().map(move |&i| xt[a * d + i]))
+            .collect();
+        let weights: Vec<f64> = kept.iter().map(|&i| selection.m[i] - mbar).collect();
+        let low_rank = gram_rows(&kept_rows, r, kept.len(), Some(&weights));
+        let g = &g0.matrix;
+        let p = Mat::from_fn(r, r, |a, c| mbar * g[(a, c)] + low_rank[(a, c)]);
+        p.llt(Side::Lower).ok().map(Preconditioner::Formed)
     }
 
     /// [`Preconditioner::Woodbury`].
