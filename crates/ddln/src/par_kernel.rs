@@ -43,9 +43,10 @@ pub fn mat_t_vec_add(x: &[f64], z: &[f64], out: &mut [f64]) {
     if !worth_splitting(n, d) {
         return kernel::mat_t_vec_add(x, z, out);
     }
-    out.par_chunks_mut(chunk(d))
+    let cols = chunk(d);
+    out.par_chunks_mut(cols)
         .enumerate()
-        .for_each(|(c, o)| kernel::mat_t_vec_add_cols(x, d, c * chunk(d), z, o));
+        .for_each(|(c, o)| kernel::mat_t_vec_add_cols(x, d, c * cols, z, o));
 }
 
 #[cfg(test)]

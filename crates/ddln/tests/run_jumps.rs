@@ -6,7 +6,7 @@
 
 use ddln::recipes::{sparse_recovery, InitRecipe, InitShape};
 use ddln::saddles::{run_box, saddle_to_saddle, zero_first_init, SaddleSettings};
-use ddln::{train, FlowSettings, Loss, Method, Model, Problem, RateCheck};
+use ddln::{train, FlowSettings, Loss, Method, Model, Problem, RateCheck, Report};
 
 fn problem(seed: u64) -> Problem {
     let (n, d, k) = (10, 20, 3);
@@ -19,6 +19,11 @@ fn flow(t_end: f64) -> Method {
         t_end,
         ..FlowSettings::default()
     })
+}
+
+/// Gradient flow of `model` from `init` to `t_end` at the default settings, checked.
+fn run_flow(p: &Problem, model: Model, init: &[f64], t_end: f64) -> Report {
+    train(p, model, init, &flow(t_end), &RateCheck::default(), &mut ()).unwrap()
 }
 
 fn max_rel(a: &[f64], b: &[f64]) -> f64 {
@@ -49,15 +54,7 @@ fn standard_inits_jump_where_the_unit_algorithm_says() {
     for exponent in [10.0f64, 30.0] {
         let lambda = exponent * 10f64.ln();
         let init = standard_two_layer(d, 10f64.powf(-exponent));
-        let report = train(
-            &p,
-            Model::deep(2),
-            &init,
-            &flow(1.5 * t_last * lambda),
-            &RateCheck::default(),
-            &mut (),
-        )
-        .unwrap();
+        let report = run_flow(&p, Model::deep(2), &init, 1.5 * t_last * lambda);
         let jumps = report
             .jumps
             .unwrap()
@@ -94,15 +91,7 @@ fn jumps_stop_at_the_run_horizon() {
     let lambda = 30.0 * 10f64.ln();
     let t_end = 0.5 * (unit.jumps[1].time_accelerated + unit.jumps[2].time_accelerated) * lambda;
     let init = standard_two_layer(d, 1e-30);
-    let report = train(
-        &p,
-        Model::deep(2),
-        &init,
-        &flow(t_end),
-        &RateCheck::default(),
-        &mut (),
-    )
-    .unwrap();
+    let report = run_flow(&p, Model::deep(2), &init, t_end);
     let jumps = report.jumps.unwrap().check.unwrap();
     assert_eq!(jumps.jumps.len(), 2);
     assert_eq!(jumps.status, ddln::saddles::SaddleStatus::Horizon);
@@ -122,15 +111,7 @@ fn deep_runs_report_their_staircase() {
     for (depth, alpha, bound) in [(3usize, 1e-3f64, 4e-3), (4, 1e-2, 4e-4)] {
         let init = zero_first_init(depth, d, alpha);
         let scale = run_box(Model::deep(depth), &init, d).unwrap().time_scale;
-        let report = train(
-            &p,
-            Model::deep(depth),
-            &init,
-            &flow(1.5 * t_last * scale),
-            &RateCheck::default(),
-            &mut (),
-        )
-        .unwrap();
+        let report = run_flow(&p, Model::deep(depth), &init, 1.5 * t_last * scale);
         let jumps = report.jumps.unwrap().check.unwrap();
         for (a, b) in jumps.jumps.iter().zip(&unit.jumps) {
             assert!((a.time_accelerated - b.time_accelerated).abs() < 1e-9 * b.time_accelerated);
@@ -189,15 +170,7 @@ fn a_box_is_the_unit_box_on_rescaled_columns() {
     }
     // And the run follows the boxed prediction.
     let t_end = 1.5 * boxed.jumps.last().unwrap().time_accelerated;
-    let report = train(
-        &p,
-        Model::deep(2),
-        &init,
-        &flow(t_end),
-        &RateCheck::default(),
-        &mut (),
-    )
-    .unwrap();
+    let report = run_flow(&p, Model::deep(2), &init, t_end);
     let jumps = report.jumps.unwrap().check.unwrap();
     assert!(jumps.worst_time_error < 0.05, "{}", jumps.worst_time_error);
 }
@@ -209,15 +182,7 @@ fn the_jumps_say_when_they_do_not_apply() {
     let p = problem(7);
     let d = p.dim();
     let reason = |problem: &Problem, model: Model, init: &[f64]| {
-        let report = train(
-            problem,
-            model,
-            init,
-            &flow(1.0),
-            &RateCheck::default(),
-            &mut (),
-        )
-        .unwrap();
+        let report = run_flow(problem, model, init, 1.0);
         let checked = report.jumps.unwrap();
         assert!(!checked.applies);
         checked.reason.unwrap()

@@ -4,7 +4,9 @@ A deep diagonal linear network writes ``theta = u^1 ⊙ u^2 ⊙ … ⊙ u^L`` an
 layers ``u^j`` on a loss such as ``L(theta) = sum_i (<x_i, theta> - y_i)^2`` (no factor
 1/2, the paper's convention). Every function calls the Rust core; nothing is
 re-implemented in Python. Arrays go in as numpy (any real dtype or layout) and come
-out as float64 numpy arrays.
+out as float64 numpy arrays. ``X`` is read in place, not copied (a C-contiguous float64
+array as it is, any other converted once): do not modify it while a call, or its
+``on_step`` callback, runs.
 
 Quick start::
 

@@ -5,7 +5,8 @@
 use faer::linalg::solvers::{Llt, Solve};
 use faer::{Mat, Side};
 
-use super::range::{gram_rows, Gram};
+use super::range::Gram;
+use crate::optim::linalg::gram_rows;
 
 /// `P^{-1}` (module docs), built whichever way costs fewer flops for `k` kept weights:
 /// `P` formed and factored (`r^2 k / 2 + r^3 / 3`), or the Woodbury identity on `G0`'s

@@ -22,7 +22,8 @@ use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};
 
 use super::cg_preconditioner::{build_flops, Preconditioner, Selection};
-use super::range::{gram_rows, Gram};
+use super::range::Gram;
+use crate::optim::linalg::gram_rows;
 
 /// CG stops at `||H z - b|| <= CG_RTOL ||b||`.
 pub(crate) const CG_RTOL: f64 = 1e-12;

@@ -13,7 +13,7 @@ use faer::{Mat, MatRef, Side};
 
 use crate::error::{DdlnError, Result};
 use crate::memory::Estimate;
-pub(crate) use crate::optim::linalg::gram_rows;
+use crate::optim::linalg::gram_rows;
 use crate::problem::Problem;
 
 /// `X` is used as it is when the eigenvalues of `X X^T` satisfy `l_min >= this * l_max`
