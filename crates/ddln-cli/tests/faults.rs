@@ -527,7 +527,8 @@ fn runs_too_large_for_the_memory_are_refused_with_the_estimate() {
             "3.5M",
             vec![
                 "a flow on X (200 x 2000)",
-                "Jacobian factors (X scaled) 3.200 MB",
+                "Jacobian capacitance (n x n) and its factor 0.640 MB",
+                "Jacobian column block 3.200 MB",
             ],
         ),
     ] {

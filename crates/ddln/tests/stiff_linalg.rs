@@ -80,47 +80,63 @@ fn reduced_jacobian_matches_finite_differences() {
 
 /// Reference: the dense `d x d` matrix `I - h gamma J` assembled entry by entry and solved
 /// by the dense LU path; the Woodbury path must agree to 1e-10 relative, and both must
-/// leave a residual `||(I - h gamma J) u - r|| / ||r||` below 1e-12.
+/// leave a residual `||(I - h gamma J) u - r|| / ||r||` below 1e-12. Three cases: a
+/// positive definite capacitance matrix (Cholesky), one made indefinite by diagonal
+/// entries with `1 - h gamma a < 0` (LU), and samples of zero curvature.
 #[test]
 fn woodbury_solve_matches_dense_solve() {
     let (n, d) = (7, 23);
     let mut r = lcg(5);
     let x: Vec<f64> = (0..n * d).map(|_| r()).collect();
-    let mut wood = DiagLowRank::with_mode(n, d, SolveMode::Woodbury);
-    let mut dense = DiagLowRank::with_mode(n, d, SolveMode::Dense);
-    for m in [&mut wood, &mut dense] {
-        let mut r = lcg(9);
-        for j in 0..d {
-            m.a[j] = 2.0 * r();
-            m.b[j] = -(1.0 + r().abs());
-            m.c[j] = 0.5 + r().abs();
+    for (case, a_scale, zero_w, want) in [
+        ("definite", 2.0, false, "cholesky"),
+        ("indefinite", 8.0, false, "lu"),
+        ("zero curvatures", 2.0, true, "cholesky"),
+    ] {
+        let mut wood = DiagLowRank::with_mode(n, d, SolveMode::Woodbury);
+        let mut dense = DiagLowRank::with_mode(n, d, SolveMode::Dense);
+        for m in [&mut wood, &mut dense] {
+            let mut r = lcg(9);
+            for j in 0..d {
+                m.a[j] = a_scale * r();
+                m.b[j] = -(1.0 + r().abs());
+                m.c[j] = 0.5 + r().abs();
+            }
+            for i in 0..n {
+                m.w[i] = if zero_w && i % 3 == 0 {
+                    0.0
+                } else {
+                    1.0 + r().abs()
+                };
+            }
         }
-        for i in 0..n {
-            m.w[i] = 1.0 + r().abs();
-        }
-    }
-    let h_gamma = 0.37;
-    assert!(wood.factor(&x, h_gamma) && dense.factor(&x, h_gamma));
-    let rhs: Vec<f64> = (0..d).map(|_| r()).collect();
-    let (mut u1, mut u2) = (rhs.clone(), rhs.clone());
-    wood.solve(&x, &mut u1);
-    dense.solve(&x, &mut u2);
-    let norm = |v: &[f64]| v.iter().map(|a| a * a).sum::<f64>().sqrt();
-    let diff: Vec<f64> = u1.iter().zip(&u2).map(|(a, b)| a - b).collect();
-    assert!(
-        norm(&diff) <= 1e-10 * norm(&u2),
-        "{:e}",
-        norm(&diff) / norm(&u2)
-    );
-    for u in [&u1, &u2] {
-        let mut ju = vec![0.0; d];
-        wood.apply(&x, u, &mut ju);
-        let res: Vec<f64> = (0..d).map(|j| u[j] - h_gamma * ju[j] - rhs[j]).collect();
+        let h_gamma = 0.37;
         assert!(
-            norm(&res) <= 1e-12 * norm(&rhs),
-            "{:e}",
-            norm(&res) / norm(&rhs)
+            wood.factor(&x, h_gamma) && dense.factor(&x, h_gamma),
+            "{case}"
         );
+        assert_eq!(wood.factorization(), want, "{case}");
+        let rhs: Vec<f64> = (0..d).map(|_| r()).collect();
+        let (mut u1, mut u2) = (rhs.clone(), rhs.clone());
+        wood.solve(&x, &mut u1);
+        dense.solve(&x, &mut u2);
+        let norm = |v: &[f64]| v.iter().map(|a| a * a).sum::<f64>().sqrt();
+        let diff: Vec<f64> = u1.iter().zip(&u2).map(|(a, b)| a - b).collect();
+        assert!(
+            norm(&diff) <= 1e-10 * norm(&u2),
+            "{case}: {:e}",
+            norm(&diff) / norm(&u2)
+        );
+        for u in [&u1, &u2] {
+            let mut ju = vec![0.0; d];
+            wood.apply(&x, u, &mut ju);
+            let res: Vec<f64> = (0..d).map(|j| u[j] - h_gamma * ju[j] - rhs[j]).collect();
+            assert!(
+                norm(&res) <= 1e-12 * norm(&rhs),
+                "{case}: {:e}",
+                norm(&res) / norm(&rhs)
+            );
+        }
     }
 }
 

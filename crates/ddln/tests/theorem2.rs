@@ -76,6 +76,54 @@ fn pl_constants_match_normal_equations_and_inverse_iteration() {
     );
 }
 
+/// Wide designs (`n < d`), against closed forms: at full row rank `L* = 0` and the rank is
+/// `n`; with two equal rows and different targets the best fit takes their mean, so
+/// `L* = (y_a - y_b)^2 / 2` and the rank drops to `n - 1`. `mu` at full rank against
+/// inverse iteration on `X X^T` (written here).
+#[test]
+fn pl_constants_of_wide_designs_match_closed_forms() {
+    let (n, d) = (6, 15);
+    let (mut x, mut y) = gaussian_data(n, d, 7);
+    let problem = Problem::new(x.clone(), n, d, y.clone(), Loss::Square).unwrap();
+    let pl = pl_constants(&problem).unwrap();
+    assert_eq!((pl.rank, pl.l_star), (n, 0.0));
+    let gram: Vec<Vec<f64>> = (0..n)
+        .map(|a| {
+            (0..n)
+                .map(|b| (0..d).map(|j| x[a * d + j] * x[b * d + j]).sum())
+                .collect()
+        })
+        .collect();
+    let mut v = vec![1.0; n];
+    for _ in 0..300 {
+        let w = solve(gram.clone(), v.clone());
+        let norm = w.iter().map(|a| a * a).sum::<f64>().sqrt();
+        v = w.iter().map(|a| a / norm).collect();
+    }
+    let lambda: f64 = (0..n)
+        .map(|a| v[a] * (0..n).map(|b| gram[a][b] * v[b]).sum::<f64>())
+        .sum();
+    assert!(
+        (pl.mu - 2.0 * lambda).abs() <= 1e-9 * pl.mu,
+        "mu {} vs 2 lambda_min {}",
+        pl.mu,
+        2.0 * lambda
+    );
+    // Row 4 repeats row 1 with another target.
+    let row: Vec<f64> = x[d..2 * d].to_vec();
+    x[4 * d..5 * d].copy_from_slice(&row);
+    y[4] = y[1] + 0.75;
+    let problem = Problem::new(x, n, d, y.clone(), Loss::Square).unwrap();
+    let pl = pl_constants(&problem).unwrap();
+    let want = (y[4] - y[1]).powi(2) / 2.0;
+    assert_eq!(pl.rank, n - 1);
+    assert!(
+        (pl.l_star - want).abs() <= 1e-10 * want,
+        "L* {} vs {want}",
+        pl.l_star
+    );
+}
+
 fn figure4_inits(d: usize) -> Vec<Vec<f64>> {
     let base = InitRecipe {
         depth: 6,

@@ -1,6 +1,7 @@
 //! Theorem 2: `L(theta(t)) - L* <= exp(-2 sigma mu t) (L(theta(0)) - L*)` under (A) and
 //! a Polyak-Lojasiewicz inequality with constant `mu`.
 
+use faer::linalg::solvers::SelfAdjointEigen;
 use faer::{MatRef, Side};
 use serde::{Deserialize, Serialize};
 
@@ -44,29 +45,55 @@ pub fn pl_constants(problem: &Problem) -> Result<PlConstants> {
     } else {
         x.transpose() * x
     };
-    let eig = gram.self_adjoint_eigen(Side::Lower).map_err(|e| {
+    let failed = |e| {
         DdlnError::invalid(
             "X",
             format!("eigendecomposition of the Gram matrix failed: {e:?}"),
         )
-    })?;
-    let values: Vec<f64> = (0..gram.nrows()).map(|k| eig.S()[k]).collect();
+    };
+    // The eigenvalues alone first (a third cheaper than with the vectors): at full row
+    // rank y is in the range of X, L* = 0, and no eigenvector is needed.
+    let values = gram.self_adjoint_eigenvalues(Side::Lower).map_err(failed)?;
     let lambda_max = values.iter().copied().fold(0.0, f64::max);
     let cutoff = n.max(d) as f64 * f64::EPSILON * lambda_max;
-    let kept: Vec<usize> = (0..values.len()).filter(|&k| values[k] > cutoff).collect();
-    let lambda_min_pos = kept
+    let rank = values.iter().filter(|&&v| v > cutoff).count();
+    let lambda_min_pos = values
         .iter()
-        .map(|&k| values[k])
+        .copied()
+        .filter(|&v| v > cutoff)
         .fold(f64::INFINITY, f64::min);
-    // Minimum-norm least-squares solution through the eigenvectors of the Gram matrix.
-    let u = eig.U();
+    let l_star = if rank == n {
+        0.0
+    } else {
+        let eig = gram.self_adjoint_eigen(Side::Lower).map_err(failed)?;
+        problem.loss_value(&min_norm_solution(problem, &eig, cutoff))
+    };
+    Ok(PlConstants {
+        mu: if rank == 0 {
+            0.0
+        } else {
+            2.0 * problem.factor() * lambda_min_pos
+        },
+        l_star,
+        rank,
+        lambda_max,
+    })
+}
+
+/// The minimum-norm least-squares solution `X^+ y` through the eigenvectors of the Gram
+/// matrix (`X X^T` when `n <= d`, else `X^T X`), eigenvalues at or below `cutoff` taken
+/// as zero.
+fn min_norm_solution(problem: &Problem, eig: &SelfAdjointEigen<f64>, cutoff: f64) -> Vec<f64> {
+    let (n, d) = (problem.n_samples(), problem.dim());
+    let (u, s) = (eig.U(), eig.S());
+    let kept: Vec<usize> = (0..u.ncols()).filter(|&k| s[k] > cutoff).collect();
     let y = problem.y();
     let mut theta = vec![0.0; d];
-    if wide {
+    if n <= d {
         // theta = X^T w, w = sum_k q_k (q_k . y) / lambda_k: one pass over X.
         let mut w = vec![0.0; n];
         for &k in &kept {
-            let coef: f64 = (0..n).map(|i| u[(i, k)] * y[i]).sum::<f64>() / values[k];
+            let coef: f64 = (0..n).map(|i| u[(i, k)] * y[i]).sum::<f64>() / s[k];
             w.iter_mut()
                 .enumerate()
                 .for_each(|(i, wi)| *wi += coef * u[(i, k)]);
@@ -77,28 +104,14 @@ pub fn pl_constants(problem: &Problem) -> Result<PlConstants> {
         let mut xty = vec![0.0; d];
         crate::kernel::mat_t_vec_add(problem.x(), y, &mut xty);
         for &k in &kept {
-            let coef: f64 = (0..d).map(|j| u[(j, k)] * xty[j]).sum::<f64>() / values[k];
+            let coef: f64 = (0..d).map(|j| u[(j, k)] * xty[j]).sum::<f64>() / s[k];
             theta
                 .iter_mut()
                 .enumerate()
                 .for_each(|(j, t)| *t += coef * u[(j, k)]);
         }
     }
-    let l_star = if kept.len() == n {
-        0.0
-    } else {
-        problem.loss_value(&theta)
-    };
-    Ok(PlConstants {
-        mu: if kept.is_empty() {
-            0.0
-        } else {
-            2.0 * problem.factor() * lambda_min_pos
-        },
-        l_star,
-        rank: kept.len(),
-        lambda_max,
-    })
+    theta
 }
 
 /// Tolerances of the bound check: the measured gap may exceed the bound by
