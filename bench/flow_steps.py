@@ -17,7 +17,6 @@ Usage: bench/.venv/bin/python bench/flow_steps.py [--python .venv/bin/python]
 
 import argparse
 import json
-import math
 import os
 import statistics
 import subprocess
@@ -25,10 +24,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scaling import K, SCALE, problem  # noqa: E402
+from scaling import K, SCALE, write_problem  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,7 +67,7 @@ def measure(python, driver, pdir, integrator, steps, budget):
             if walls[-1] > budget:
                 return "budget"
         else:
-            return f"the run ended after {len(walls) - 1} steps (exit {proc.wait()})"
+            return f"the run ended after {max(len(walls) - 1, 0)} steps (exit {proc.wait()})"
     finally:
         proc.kill()
         proc.wait()
@@ -98,14 +96,7 @@ def main():
         driver = Path(tmp) / "driver.py"
         driver.write_text(DRIVER)
         for d in args.sizes:
-            X, y = problem(d)
-            n = X.shape[0]
-            pdir = Path(tmp) / f"d{d}"
-            pdir.mkdir()
-            np.save(pdir / "X.npy", X)
-            np.save(pdir / "y.npy", y)
-            del X
-            np.save(pdir / "U0.npy", np.vstack([np.full(d, math.sqrt(2) * SCALE), np.zeros(d)]))
+            pdir, n, _ = write_problem(tmp, d)
             row = {"n": n, "d": d, "x_mb": n * d * 8 / 1e6}
             for name, integrator, steps in (("explicit", "dopri5", args.explicit_steps),
                                             ("stiff", "rodas", args.stiff_steps)):

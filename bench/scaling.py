@@ -49,6 +49,21 @@ def problem(d, seed=0):
     return X, X @ star
 
 
+def write_problem(tmp, d):
+    """Writes problem(d) and the init to tmp/d{d}/ (X.npy, y.npy, U0.npy), keeping
+    nothing of X in this process (the measured ones get the memory: 8 GB at d = 10^5).
+    Returns (that folder, n, y)."""
+    X, y = problem(d)
+    n = X.shape[0]
+    pdir = Path(tmp) / f"d{d}"
+    pdir.mkdir()
+    np.save(pdir / "X.npy", X)
+    np.save(pdir / "y.npy", y)
+    del X
+    np.save(pdir / "U0.npy", np.vstack([np.full(d, math.sqrt(2) * SCALE), np.zeros(d)]))
+    return pdir, n, y
+
+
 # Runs argv[1:] as its only child and prints that child's peak RSS (KiB) last on stderr
 # (what /usr/bin/time -f %M gives, without needing it installed).
 # Also prints the child's wall time, so the wrapper's own start-up is not counted.
@@ -153,14 +168,7 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for d in sizes:
-            X, y = problem(d)
-            n = X.shape[0]
-            pdir = Path(tmp) / f"d{d}"
-            pdir.mkdir()
-            np.save(pdir / "X.npy", X)
-            np.save(pdir / "y.npy", y)
-            del X  # the measured processes get the memory (8 GB at d = 10^5)
-            np.save(pdir / "U0.npy", np.vstack([np.full(d, math.sqrt(2) * SCALE), np.zeros(d)]))
+            pdir, n, y = write_problem(tmp, d)
             src = ["--x", str(pdir / "X.npy"), "--y", str(pdir / "y.npy"), "--init", str(pdir / "U0.npy")]
             loss_tol = 1e-12 * float(y @ y)
             row = {"n": n, "d": d}

@@ -33,6 +33,21 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
     x
 }
 
+/// The smallest eigenvalue of the SPD matrix `gram`: inverse iteration, then the Rayleigh
+/// quotient at the converged (unit) eigenvector.
+fn smallest_eigenvalue(gram: &[Vec<f64>], iterations: usize) -> f64 {
+    let n = gram.len();
+    let mut v = vec![1.0; n];
+    for _ in 0..iterations {
+        let w = solve(gram.to_vec(), v.clone());
+        let norm = w.iter().map(|a| a * a).sum::<f64>().sqrt();
+        v = w.iter().map(|a| a / norm).collect();
+    }
+    (0..n)
+        .map(|i| v[i] * (0..n).map(|j| gram[i][j] * v[j]).sum::<f64>())
+        .sum()
+}
+
 #[test]
 fn pl_constants_match_normal_equations_and_inverse_iteration() {
     let (n, d) = (10, 8);
@@ -57,17 +72,8 @@ fn pl_constants_match_normal_equations_and_inverse_iteration() {
         pl.l_star,
         l_star
     );
-    // Inverse iteration: the smallest eigenvalue of X^T X.
-    let mut v = vec![1.0; d];
-    for _ in 0..200 {
-        let w = solve(gram.clone(), v.clone());
-        let norm = w.iter().map(|a| a * a).sum::<f64>().sqrt();
-        v = w.iter().map(|a| a / norm).collect();
-    }
-    // Rayleigh quotient at the converged (unit) eigenvector.
-    let lambda: f64 = (0..d)
-        .map(|i| v[i] * (0..d).map(|j| gram[i][j] * v[j]).sum::<f64>())
-        .sum();
+    // The smallest eigenvalue of X^T X.
+    let lambda = smallest_eigenvalue(&gram, 200);
     assert!(
         (pl.mu - 2.0 * lambda).abs() <= 1e-9 * pl.mu,
         "mu {} vs 2 lambda_min {}",
@@ -94,15 +100,7 @@ fn pl_constants_of_wide_designs_match_closed_forms() {
                 .collect()
         })
         .collect();
-    let mut v = vec![1.0; n];
-    for _ in 0..300 {
-        let w = solve(gram.clone(), v.clone());
-        let norm = w.iter().map(|a| a * a).sum::<f64>().sqrt();
-        v = w.iter().map(|a| a / norm).collect();
-    }
-    let lambda: f64 = (0..n)
-        .map(|a| v[a] * (0..n).map(|b| gram[a][b] * v[b]).sum::<f64>())
-        .sum();
+    let lambda = smallest_eigenvalue(&gram, 300);
     assert!(
         (pl.mu - 2.0 * lambda).abs() <= 1e-9 * pl.mu,
         "mu {} vs 2 lambda_min {}",
