@@ -135,9 +135,24 @@ fn gram_rows_blocked(
     scale: Option<&[f64]>,
     block: usize,
 ) -> Mat<f64> {
+    let mut g = Mat::<f64>::zeros(r, r);
+    let mut scratch = vec![0.0; if scale.is_some() { r * block } else { 0 }];
+    gram_rows_into(a, r, d, scale, &mut scratch, g.as_mut());
+    g
+}
+
+/// [`gram_rows`] into `g` (`r x r`), scaling `scratch.len() / r` columns at a time in
+/// `scratch` (unused without a scale): the stiff solver's factorizations reuse both.
+pub(crate) fn gram_rows_into(
+    a: &[f64],
+    r: usize,
+    d: usize,
+    scale: Option<&[f64]>,
+    scratch: &mut [f64],
+    mut g: MatMut<'_, f64>,
+) {
     // A row-major r x d matrix is the column-major d x r one: G = A^T B.
     let lhs = MatRef::from_column_major_slice(a, d, r);
-    let mut g = Mat::<f64>::zeros(r, r);
     let par = gram_parallelism(r, d);
     let mut product = |lhs: MatRef<'_, f64>, rhs: MatRef<'_, f64>, accum| {
         triangular::matmul(
@@ -155,10 +170,10 @@ fn gram_rows_blocked(
     match scale {
         None => product(lhs, lhs, Accum::Replace),
         Some(s) => {
-            let mut scaled = vec![0.0; r * block];
+            let block = (scratch.len() / r.max(1)).max(1);
             for start in (0..d).step_by(block) {
                 let width = block.min(d - start);
-                let buf = &mut scaled[..r * width];
+                let buf = &mut scratch[..r * width];
                 for (out, row) in buf.chunks_exact_mut(width).zip(a.chunks_exact(d)) {
                     let cols = &row[start..start + width];
                     for ((o, &x), &w) in out.iter_mut().zip(cols).zip(&s[start..start + width]) {
@@ -183,7 +198,6 @@ fn gram_rows_blocked(
             g[(i, j)] = g[(j, i)];
         }
     }
-    g
 }
 
 /// Columns per block of [`gram_rows`] for an `r x d` matrix.
@@ -255,6 +269,9 @@ pub struct DiagLowRank {
     delta: Vec<f64>,
     /// `sqrt(w)` (Woodbury).
     sqrt_w: Vec<f64>,
+    /// `K` before its factorization, and the column block its product scales (Woodbury).
+    k: Mat<f64>,
+    block: Vec<f64>,
     capacitance: Capacitance,
     /// `d x d` row-major `X^T diag(w) X` (dense mode), rebuilt when `w` changes.
     gram: Vec<f64>,
@@ -294,9 +311,9 @@ impl DiagLowRank {
 
     /// Buffers for `X` of `n x d` and a forced solve mode (tests compare the two).
     pub fn with_mode(n: usize, d: usize, mode: SolveMode) -> Self {
-        let (lu_dim, gram) = match mode {
-            SolveMode::Woodbury => (0, 0),
-            SolveMode::Dense => (d, d * d),
+        let (lu_dim, gram, k) = match mode {
+            SolveMode::Woodbury => (0, 0, n),
+            SolveMode::Dense => (d, d * d, 0),
         };
         DiagLowRank {
             n,
@@ -309,6 +326,8 @@ impl DiagLowRank {
             h_gamma: 0.0,
             delta: vec![0.0; d],
             sqrt_w: vec![0.0; n],
+            k: Mat::zeros(k, k),
+            block: vec![0.0; if k > 0 { n * gram_block(n, d) } else { 0 }],
             capacitance: Capacitance::None,
             gram: vec![0.0; gram],
             gram_w: vec![f64::NAN; if gram > 0 { n } else { 0 }],
@@ -387,7 +406,8 @@ impl DiagLowRank {
             return false;
         }
         // K = I - h gamma S (X diag(cb/delta) X^T) S.
-        let mut k = gram_rows(x, n, d, Some(&self.tmp_d));
+        let k = &mut self.k;
+        gram_rows_into(x, n, d, Some(&self.tmp_d), &mut self.block, k.as_mut());
         for j in 0..n {
             let sj = -h_gamma * self.sqrt_w[j];
             for i in 0..n {
