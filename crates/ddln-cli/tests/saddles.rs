@@ -38,6 +38,15 @@ fn jumps_as_json_with_flow_times() {
     assert_eq!(s["alpha_log10"].as_f64(), Some(-400.0));
     assert!(s["worst_error"].as_f64().unwrap() < 0.01, "{s}");
     assert!(plain["alpha"].is_null());
+    // Depth 4 from u^1 = 0, u^j = 1e-400 (alpha^2 = 1e-800): in tau the flow is the limit,
+    // so its jump times are the algorithm's to the skip's tolerance.
+    let mut deep = args.clone();
+    deep.extend_from_slice(&["--simulate", "400", "--simulate-depth", "4"]);
+    let deep = json_of(&deep);
+    let s = &deep["simulated"][0];
+    assert_eq!(s["depth"].as_u64(), Some(4));
+    assert!(s["worst_error"].as_f64().unwrap() < 1e-6, "{s}");
+    assert!(s["skips"].as_u64().unwrap() >= 3, "{s}");
     // The last saddle interpolates (n < d) and the losses fall jump by jump.
     let losses: Vec<f64> = jumps.iter().map(|j| j["loss"].as_f64().unwrap()).collect();
     assert!(losses.windows(2).all(|w| w[1] < w[0]) && losses[losses.len() - 1] < 1e-20);

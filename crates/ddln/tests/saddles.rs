@@ -366,8 +366,8 @@ fn jumps_at_tiny_inits() {
     }
 }
 
-/// Depth 3 and 4 from `u^1 = 0`, `u^j = alpha`: the layer flow (the ordinary integrator,
-/// no small-init representation), its time rescaled by `alpha^(L-2) / w_L`, crosses the
+/// Depth 3 and 4 from `u^1 = 0`, `u^j = alpha`: the flow (in z, plateaus skipped; checked
+/// against the plain layer ODE in tests/deep_small_init.rs), its time rescaled by `alpha^(L-2) / w_L`, crosses the
 /// plateau levels at the two-layer algorithm's jump times (the reference, itself checked
 /// against the brute-force search above), with an error that falls like
 /// `alpha^(L-2)`: measured 1.95e-3 at L = 3, alpha = 1e-3 (order 1.00) and 1.97e-4 at
@@ -383,9 +383,14 @@ fn deep_staircases_approach_the_algorithm_like_alpha_to_the_l_minus_2() {
         let errs: Vec<f64> = alphas
             .iter()
             .map(|&alpha| {
-                let r =
-                    simulate_deep_jumps(&problem, &saddles, depth, alpha, &FlowSettings::default())
-                        .unwrap();
+                let r = simulate_deep_jumps(
+                    &problem,
+                    &saddles,
+                    depth,
+                    -f64::ln(alpha),
+                    &FlowSettings::default(),
+                )
+                .unwrap();
                 assert!(
                     r.jump_times.iter().all(|t| t.is_some()),
                     "L={depth}: a jump was missed"

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::Args;
 use ddln::saddles::{
-    saddle_to_saddle, simulate_jumps, SaddleSettings, SaddleStatus, SmallInitModel,
+    saddle_to_saddle, simulate_deep_jumps, simulate_jumps, SaddleSettings, SaddleStatus,
+    SmallInitModel,
 };
 use ddln::FlowSettings;
 use ddln::Model;
@@ -35,6 +36,10 @@ pub struct SaddlesArgs {
     /// jump times (repeatable; E may exceed 308: alpha enters through log(1/alpha) only).
     #[arg(long, value_name = "E", allow_hyphen_values = true)]
     pub simulate: Vec<f64>,
+    /// Depth of the simulated flows: 2 (above), or L >= 3 for the deep model from
+    /// u^1 = 0, u^j = alpha, with times in tau = t alpha^(L-2) / w_L (plateaus skipped).
+    #[arg(long, value_name = "L", default_value_t = 2)]
+    pub simulate_depth: usize,
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -70,6 +75,31 @@ fn small_init_form(model: Model, init: &[f64], d: usize) -> Result<(f64, SmallIn
     }
 }
 
+/// The deep flow at `alpha = 10^-e` against the algorithm, printed unless `json`.
+fn simulate_deep(
+    problem: &ddln::Problem,
+    saddles: &ddln::saddles::Saddles,
+    depth: usize,
+    e: f64,
+    json: bool,
+) -> Result<serde_json::Value> {
+    let lambda = e * 10f64.ln();
+    let sim = simulate_deep_jumps(problem, saddles, depth, lambda, &FlowSettings::default())?;
+    if !json {
+        eprintln!(
+            "simulated L = {depth} at alpha = 1e-{e}: jump times (tau) {:?}, worst relative error {:.3e}, {} steps, {} plateaus skipped ({:?})",
+            sim.jump_times, sim.worst_error, sim.steps, sim.skips, sim.status
+        );
+    }
+    Ok(json!({
+        "alpha_log10": -e, "lambda": lambda, "depth": depth,
+        "time_unit": "tau = t alpha^(L-2) / w_L", "unit_edge": sim.unit_edge,
+        "jump_times": sim.jump_times, "relative_errors": sim.relative_errors,
+        "worst_error": sim.worst_error, "status": sim.status, "steps": sim.steps,
+        "skips": sim.skips,
+    }))
+}
+
 /// Runs `ddln saddles`.
 pub fn run(args: &SaddlesArgs) -> Result<i32> {
     let mut config = match &args.config {
@@ -102,12 +132,19 @@ pub fn run(args: &SaddlesArgs) -> Result<i32> {
             .collect()
     });
     let model = scale.map_or(SmallInitModel::Product, |(_, m)| m);
+    if args.simulate_depth < 2 {
+        bail!("invalid value for `--simulate-depth`: {}; give L >= 2", args.simulate_depth);
+    }
     let mut simulated = Vec::new();
     for &e in &args.simulate {
         if !(e.is_finite() && e > 0.0) {
             bail!("invalid value for `--simulate`: {e}; give E > 0 for alpha = 10^-E");
         }
         let lambda = e * 10f64.ln();
+        if args.simulate_depth >= 3 {
+            simulated.push(simulate_deep(&problem, &saddles, args.simulate_depth, e, args.json)?);
+            continue;
+        }
         let sim = simulate_jumps(&problem, &saddles, model, lambda, &FlowSettings::default())?;
         if !args.json {
             eprintln!(

@@ -25,6 +25,9 @@ pub struct Saddles;
 const EXPONENTS: [f64; 8] = [2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
 /// Depths >= 3 and their init scales (the last two fit the order of convergence).
 const DEEP: [(usize, [f64; 3]); 2] = [(3, [0.1, 0.01, 0.001]), (4, [0.3, 0.1, 0.01])];
+/// The init scale far below f64's reach of the layers (`alpha^(L-2)` down to 1e-600)
+/// at which the deep flows are the limit to the skip's tolerance.
+const DEEP_TINY_LOG10: f64 = -300.0;
 const SEED: u64 = 7;
 
 impl Experiment for Saddles {
@@ -189,7 +192,7 @@ struct Deep {
     rows: Vec<serde_json::Value>,
 }
 
-/// Layer flows at depths 3 and 4 from `u^1 = 0`, `u^j = alpha`, in the depth's time
+/// Flows at depths 3 and 4 from `u^1 = 0`, `u^j = alpha` (down to 1e-300), in the depth's time
 /// `tau = t alpha^(L-2) / w_L`, against the same algorithm (`limit`: its staircase).
 fn deep_staircases(
     problem: &Problem,
@@ -208,26 +211,44 @@ fn deep_staircases(
         ..Chart::default()
     };
     let (mut rows, mut orders, mut finest) = (Vec::new(), Vec::new(), Vec::new());
+    let mut tiniest = Vec::new();
     let mut color = 0;
     for (depth, alphas) in DEEP {
         let mut worst = Vec::new();
-        for alpha in alphas {
+        let tiny = 10f64.powf(DEEP_TINY_LOG10);
+        for (k, lambda) in alphas
+            .iter()
+            .map(|a| -a.ln())
+            .chain([-DEEP_TINY_LOG10 * std::f64::consts::LN_10])
+            .enumerate()
+        {
             interrupt::check()?;
             let sim =
-                simulate_deep_jumps(problem, saddles, depth, alpha, &FlowSettings::default())?;
+                simulate_deep_jumps(problem, saddles, depth, lambda, &FlowSettings::default())?;
+            let alpha = alphas.get(k).copied().unwrap_or(tiny);
+            let label = if k < alphas.len() {
+                format!("L = {depth}, alpha = {alpha}")
+            } else {
+                format!("L = {depth}, alpha = 1e{DEEP_TINY_LOG10}")
+            };
             chart.series.push(Series::solid(
-                format!("L = {depth}, alpha = {alpha}"),
+                label,
                 sim.tau.clone(),
                 sim.loss.iter().map(|l| l.max(display_floor)).collect(),
                 PALETTE[color % PALETTE.len()],
             ));
             color += 1;
-            worst.push(sim.worst_error);
             rows.push(json!({
-                "depth": depth, "alpha": alpha, "unit_edge": sim.unit_edge,
+                "depth": depth, "alpha_log10": -lambda / std::f64::consts::LN_10, "unit_edge": sim.unit_edge,
                 "jump_times": sim.jump_times, "relative_errors": sim.relative_errors,
                 "worst_error": sim.worst_error, "status": sim.status, "steps": sim.steps,
+                "skips": sim.skips,
             }));
+            if k < alphas.len() {
+                worst.push(sim.worst_error);
+            } else {
+                tiniest.push((depth, sim.worst_error, sim.steps));
+            }
         }
         let (a, b) = (alphas[1], alphas[2]);
         orders.push((depth, (worst[1] / worst[2]).log10() / (a / b).log10()));
@@ -238,12 +259,13 @@ fn deep_staircases(
     let holds = orders
         .iter()
         .all(|&(depth, order)| (order - (depth - 2) as f64).abs() < 0.3)
-        && finest.iter().all(|&(_, _, e)| e < 5e-3);
+        && finest.iter().all(|&(_, _, e)| e < 5e-3)
+        && tiniest.iter().all(|&(_, e, _)| e < 1e-6);
     let claim = Claim {
-        statement: "At depths 3 and 4 the layer flow, in the time t alpha^(L-2) / w_L, jumps at the algorithm's times, with an error falling like alpha^(L-2)".into(),
+        statement: format!("At depths 3 and 4 gradient flow, in the time t alpha^(L-2) / w_L, jumps at the algorithm's times, with an error falling like alpha^(L-2), and within 1e-6 of them at alpha = 1e{DEEP_TINY_LOG10}"),
         holds,
         evidence: format!(
-            "fitted orders in alpha {}; worst errors at the smallest alpha {}",
+            "fitted orders in alpha {}; worst errors at the smallest alpha {}; at alpha = 1e{DEEP_TINY_LOG10}: {}",
             orders
                 .iter()
                 .map(|(l, o)| format!("L = {l}: {o:.2}"))
@@ -252,6 +274,11 @@ fn deep_staircases(
             finest
                 .iter()
                 .map(|(l, a, e)| format!("L = {l}, alpha = {a}: {e:.2e}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            tiniest
+                .iter()
+                .map(|(l, e, steps)| format!("L = {l}: {e:.2e} ({steps} steps)"))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),

@@ -31,7 +31,7 @@ pub mod momentum_bias;
 mod newton_system;
 pub mod power;
 pub mod predict;
-mod quadrature;
+pub(crate) mod quadrature;
 pub(crate) mod range;
 pub mod small_init;
 pub mod sweep;

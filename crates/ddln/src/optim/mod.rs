@@ -23,6 +23,7 @@ mod settings;
 pub mod step_identity;
 pub mod tableau;
 mod two_layer_system;
+mod zero_first_system;
 
 pub use checkpoint::DescentCheckpoint;
 pub use descent::{descent, resume_descent, DescentSettings};
@@ -42,3 +43,4 @@ pub use settings::FlowSettings;
 pub use step_identity::StepIdentity;
 pub use tableau::{RkMethod, Tableau};
 pub use two_layer_system::TwoLayerSystem;
+pub use zero_first_system::ZeroFirstSystem;

@@ -9,6 +9,7 @@ mod redundant;
 mod signed;
 pub mod two_layer;
 pub mod two_layer_flow;
+pub mod zero_first_flow;
 
 pub use reduced::Reduced;
 pub use two_layer::TwoLayer;

@@ -1,6 +1,6 @@
 //! The staircase at depth `L >= 3` (docs/math.md section 12, deeper networks): gradient
-//! flow from `u^1 = 0`, `u^j = alpha` (`j >= 2`) simulated on the layers, its time
-//! rescaled to `tau = t alpha^(L-2) / w_L`, against the two-layer limit algorithm.
+//! flow from `u^1 = 0`, `u^j = alpha` (`j >= 2`) at any `alpha` ([`deep_small_init_flow`]),
+//! its time rescaled to `tau = t alpha^(L-2) / w_L`, against the two-layer limit algorithm.
 //!
 //! Every coordinate has the mirror map of the unit shape scaled (section 7, small inits):
 //! `xi_i = alpha^{-(L-2)} F_U(v_i / alpha)`, bounded by `alpha^{-(L-2)} w_L`, `w_L =
@@ -11,13 +11,11 @@
 
 use serde::Serialize;
 
-use crate::error::{check_positive, DdlnError, Result};
-use crate::mirror::Entropy;
-use crate::optim::{gradient_flow, FlowSettings, Status};
-use crate::param::Model;
+use crate::error::{check_positive, Result};
+use crate::optim::{FlowSettings, Status};
 use crate::problem::Problem;
 
-use super::dual_flow::Crossings;
+use super::deep_flow::{deep_small_init_flow, SkipSettings};
 use super::{jump_errors, plateau_levels, Saddles};
 
 /// A depth-`L` flow at small init next to the limit algorithm.
@@ -25,12 +23,13 @@ use super::{jump_errors, plateau_levels, Saddles};
 pub struct DeepJumps {
     /// `L`.
     pub depth: usize,
-    /// The init scale.
-    pub alpha: f64,
+    /// `lambda = log(1/alpha)`.
+    pub lambda: f64,
     /// `w_L`, the edge of the unit shape's dual box.
     pub unit_edge: f64,
-    /// `tau / t = alpha^(L-2) / w_L`.
-    pub time_factor: f64,
+    /// `log(tau / t) = -(L-2) lambda - log w_L` (`tau / t` itself underflows below
+    /// `alpha^(L-2) = 1e-308`).
+    pub ln_time_factor: f64,
     /// The rescaled times `tau` at which the loss crosses the geometric means of the
     /// algorithm's successive plateau losses (`None`: not crossed).
     pub jump_times: Vec<Option<f64>>,
@@ -46,6 +45,8 @@ pub struct DeepJumps {
     pub status: Status,
     /// Accepted steps of the flow.
     pub steps: u64,
+    /// Plateaus skipped in closed form.
+    pub skips: usize,
 }
 
 /// The init `u^1 = 0`, `u^j = alpha` of `depth x d`.
@@ -55,57 +56,43 @@ pub fn zero_first_init(depth: usize, d: usize, alpha: f64) -> Vec<f64> {
     init
 }
 
-/// Simulates depth `depth >= 3` from [`zero_first_init`] at `alpha` to 1.5 times the
-/// last jump of `saddles` (in `tau`) and measures its jump times against them.
-/// `settings.t_end` is replaced; its tolerances, integrator and `n_record` apply.
+/// Simulates depth `depth >= 3` from [`zero_first_init`] at `alpha = e^-lambda` (any
+/// `lambda > 0`) to 1.5 times the last jump of `saddles` (in `tau`), plateaus skipped
+/// ([`deep_small_init_flow`] with the default [`SkipSettings`]), and measures its jump
+/// times against them. `settings.t_end` is ignored; its tolerances, integrator and step
+/// budget apply.
 pub fn simulate_deep_jumps(
     problem: &Problem,
     saddles: &Saddles,
     depth: usize,
-    alpha: f64,
+    lambda: f64,
     settings: &FlowSettings,
 ) -> Result<DeepJumps> {
-    check_positive("alpha", alpha)?;
-    if depth < 3 {
-        return Err(DdlnError::invalid(
-            "depth",
-            format!("the deep staircase needs L >= 3 (got {depth}); L = 2 has its own flow (small_init_flow)"),
-        ));
-    }
-    let d = problem.dim();
-    let mut unit = vec![0.0];
-    unit.extend(std::iter::repeat_n(1.0, depth - 1));
-    let unit_edge = Entropy::new(&unit, depth, 1)?.dual_box()[0].1;
-    let time_factor = alpha.powi(depth as i32 - 2) / unit_edge;
+    check_positive("lambda", lambda)?;
     let tau_end = 1.5 * saddles.jumps.last().map_or(1.0, |j| j.time_accelerated);
-    let mut flow = settings.clone();
-    flow.t_end = tau_end / time_factor;
     let levels = plateau_levels(saddles);
-    let mut crossings = Crossings::new(&levels);
-    let run = gradient_flow(
+    let run = deep_small_init_flow(
         problem,
-        Model::deep(depth),
-        &zero_first_init(depth, d, alpha),
-        &flow,
-        &mut crossings,
+        depth,
+        lambda,
+        tau_end,
+        &levels,
+        settings,
+        &SkipSettings::default(),
     )?;
-    let jump_times: Vec<Option<f64>> = crossings
-        .found
-        .iter()
-        .map(|c| c.map(|t| t * time_factor))
-        .collect();
-    let (relative_errors, worst_error) = jump_errors(&jump_times, saddles);
+    let (relative_errors, worst_error) = jump_errors(&run.crossings, saddles);
     Ok(DeepJumps {
         depth,
-        alpha,
-        unit_edge,
-        time_factor,
+        lambda,
+        unit_edge: run.unit_edge,
+        ln_time_factor: -((depth - 2) as f64) * lambda - run.unit_edge.ln(),
         worst_error,
         relative_errors,
-        jump_times,
-        tau: run.trajectory.t.iter().map(|t| t * time_factor).collect(),
-        loss: run.trajectory.loss.clone(),
+        jump_times: run.crossings,
+        tau: run.tau,
+        loss: run.loss,
         status: run.status,
         steps: run.stats.steps,
+        skips: run.skips,
     })
 }

@@ -13,6 +13,7 @@
 
 mod constrained_ls;
 mod deep;
+mod deep_flow;
 mod dual_flow;
 mod run_jumps;
 
@@ -22,6 +23,7 @@ use crate::error::{check_positive, DdlnError, Result};
 use crate::problem::Problem;
 use constrained_ls::sign_constrained_ls;
 pub use deep::{simulate_deep_jumps, zero_first_init, DeepJumps};
+pub use deep_flow::{deep_small_init_flow, DeepSmallInitRun, SkipSettings};
 pub use dual_flow::{small_init_flow, SmallInitModel, SmallInitRun};
 pub use run_jumps::{run_box, JumpWatch, RunBox, RunJump, RunJumps, SMALL_INIT_EDGE};
 

@@ -1,0 +1,89 @@
+//! Gradient flow of the deep model from `u^1 = 0`, `u^j = alpha` in the variable `z`
+//! ([`ZeroFirstFlow`], docs/math.md section 12): `dz/dt = -g(theta(z)) R(z)`, exact at
+//! any init scale. Its Jacobian `-diag(g R') - diag(R) X^T diag(ell'') X diag(theta')` is
+//! the stiff integrator's structured one.
+
+use super::linalg::DiagLowRank;
+use super::ode::{OdeSystem, StiffSystem};
+use crate::param::zero_first_flow::ZeroFirstFlow;
+use crate::problem::Problem;
+
+/// The z-ODE with its scratch buffers and structured Jacobian.
+pub struct ZeroFirstSystem<'a> {
+    problem: &'a Problem,
+    flow: &'a ZeroFirstFlow,
+    theta: Vec<f64>,
+    grad: Vec<f64>,
+    /// The `z` at which `theta` and `grad` were last evaluated.
+    z_grad: Vec<f64>,
+    jac: DiagLowRank,
+}
+
+impl<'a> ZeroFirstSystem<'a> {
+    /// The z-dynamics of `problem` for the maps `flow`.
+    pub fn new(problem: &'a Problem, flow: &'a ZeroFirstFlow) -> Self {
+        let (n, d) = (problem.n_samples(), problem.dim());
+        ZeroFirstSystem {
+            problem,
+            flow,
+            theta: vec![0.0; d],
+            grad: vec![0.0; d],
+            z_grad: vec![f64::NAN; d],
+            jac: DiagLowRank::new(n, d),
+        }
+    }
+
+    /// `theta(z)` into `out`.
+    pub fn theta(&self, z: &[f64], out: &mut [f64]) {
+        for (t, &zi) in out.iter_mut().zip(z) {
+            *t = self.flow.theta(zi);
+        }
+    }
+}
+
+impl OdeSystem for ZeroFirstSystem<'_> {
+    fn dim(&self) -> usize {
+        self.theta.len()
+    }
+
+    fn rhs(&mut self, _t: f64, z: &[f64], dz: &mut [f64]) -> f64 {
+        for (t, &zi) in self.theta.iter_mut().zip(z) {
+            *t = self.flow.theta(zi);
+        }
+        let loss = self.problem.loss_and_gradient(&self.theta, &mut self.grad);
+        self.z_grad.copy_from_slice(z);
+        for ((out, &g), &zi) in dz.iter_mut().zip(&self.grad).zip(z) {
+            *out = -g * self.flow.rate(zi);
+        }
+        loss
+    }
+}
+
+impl StiffSystem for ZeroFirstSystem<'_> {
+    fn jacobian(&mut self, t: f64, z: &[f64]) -> u64 {
+        let mut passes = 0;
+        if z != self.z_grad.as_slice() {
+            let mut scratch = vec![0.0; z.len()];
+            self.rhs(t, z, &mut scratch);
+            passes += 1;
+        }
+        self.problem.curvatures(&self.theta, &mut self.jac.w);
+        if !self.problem.loss().constant_curvature() {
+            passes += 1;
+        }
+        for (i, &zi) in z.iter().enumerate() {
+            self.jac.a[i] = -self.grad[i] * self.flow.rate_slope(zi);
+            self.jac.b[i] = -self.flow.rate(zi);
+            self.jac.c[i] = self.flow.slope(zi);
+        }
+        passes
+    }
+
+    fn factor(&mut self, h_gamma: f64) -> bool {
+        self.jac.factor(self.problem.x(), h_gamma)
+    }
+
+    fn solve(&mut self, b: &mut [f64]) {
+        self.jac.solve(self.problem.x(), b);
+    }
+}
