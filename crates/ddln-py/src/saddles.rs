@@ -2,7 +2,9 @@
 //! flows simulated at any init scale, returned as JSON text that `python/ddln/saddles.py`
 //! turns into a dict with numpy arrays.
 
-use ddln::saddles::{saddle_to_saddle, simulate_jumps, SaddleSettings, SmallInitModel};
+use ddln::saddles::{
+    saddle_to_saddle, simulate_deep_jumps, simulate_jumps, SaddleSettings, SmallInitModel,
+};
 use ddln::{FlowSettings, Loss, LossScaling, Problem};
 use pyo3::prelude::*;
 use serde_json::json;
@@ -11,9 +13,10 @@ use crate::convert::{real_array, shared_real_array};
 use crate::errors::{invalid, Result};
 
 /// The limit algorithm on `(X, y)` and, for each `E` in `simulate`, the flow at
-/// `alpha = 10^-E` next to it; `None` settings take the core's defaults.
+/// `alpha = 10^-E` next to it (two layers, or depth `depth >= 3` from `u^1 = 0`,
+/// `u^j = alpha`); `None` settings take the core's defaults.
 #[pyfunction]
-#[pyo3(signature = (X, y, loss_scaling="sum", model="product", simulate=None, grad_rtol=None, tie_rtol=None, max_jumps=None))]
+#[pyo3(signature = (X, y, loss_scaling="sum", model="product", simulate=None, grad_rtol=None, tie_rtol=None, max_jumps=None, depth=2))]
 #[allow(non_snake_case, clippy::too_many_arguments)]
 pub fn _saddles(
     py: Python<'_>,
@@ -25,6 +28,7 @@ pub fn _saddles(
     grad_rtol: Option<f64>,
     tie_rtol: Option<f64>,
     max_jumps: Option<usize>,
+    depth: usize,
 ) -> Result<String> {
     let x = shared_real_array(X, "X")?;
     x.expect_ndim("X", 2, "a 2-D array (n samples, d features)")?;
@@ -51,6 +55,12 @@ pub fn _saddles(
         max_jumps: max_jumps.unwrap_or(defaults.max_jumps),
         ..defaults
     };
+    if depth < 2 || (depth > 2 && model != SmallInitModel::Product) {
+        return Err(invalid(
+            "depth",
+            format!("{depth}: give 2, or L >= 3 with model=\"product\" (the deep model from u^1 = 0, u^j = alpha)"),
+        ));
+    }
     for &e in &simulate {
         if !(e.is_finite() && e > 0.0) {
             return Err(invalid(
@@ -63,6 +73,20 @@ pub fn _saddles(
         let saddles = saddle_to_saddle(&problem, &settings)?;
         let mut simulated = Vec::new();
         for &e in &simulate {
+            if depth >= 3 {
+                let sim = simulate_deep_jumps(
+                    &problem,
+                    &saddles,
+                    depth,
+                    e * 10f64.ln(),
+                    &FlowSettings::default(),
+                )?;
+                let mut row = serde_json::to_value(&sim)
+                    .map_err(|err| invalid("simulate", err.to_string()))?;
+                row["alpha_log10"] = json!(-e);
+                simulated.push(row);
+                continue;
+            }
             let sim = simulate_jumps(
                 &problem,
                 &saddles,

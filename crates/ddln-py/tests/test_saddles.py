@@ -79,3 +79,29 @@ def test_bad_inputs():
         ddln.saddles(X, np.ones(5), model="deep3")
     with pytest.raises(ddln.DdlnError, match="simulate"):
         ddln.saddles(X, np.ones(5), simulate=[-1])
+
+
+def test_deep_flows_at_any_scale():
+    """depth=4 from u^1 = 0, u^j = alpha: at alpha = 1e-300 (plateaus of flow time 1e600)
+    the simulated jump times are the algorithm's to 1e-6; at alpha = 1e-2 the same
+    simulation crosses the first plateau level where ddln.gradient_flow's layer ODE does
+    (its loss curve searched here, time rescaled by alpha^(L-2) / w_4, w_4 = 1)."""
+    X, y = ddln.data.sparse_recovery(10, 20, 3, seed=7)
+    out = ddln.saddles(X, y, simulate=[300, 2], depth=4)
+    tiny, moderate = out["simulated"]
+    assert tiny["worst_error"] < 1e-6 and tiny["skips"] >= 3, tiny["worst_error"]
+    assert tiny["tau"].shape == tiny["loss"].shape
+    alpha, d = 1e-2, X.shape[1]
+    level = np.sqrt(out["initial_loss"] * out["jumps"][0]["loss"])
+    tau_end = 2 * out["jumps"][0]["time_accelerated"]
+    t_end = tau_end / alpha**2
+    t_eval = np.linspace(0, t_end, 200001)
+    U0 = np.vstack([np.zeros(d), np.full((3, d), alpha)])
+    run = ddln.gradient_flow(X, y, U0, t_end=t_end, t_eval=t_eval)
+    k = np.argmax(run.loss < level)
+    # Linear interpolation of log L between the two recorded points around the crossing.
+    f = (np.log(run.loss[k - 1]) - np.log(level)) / (np.log(run.loss[k - 1]) - np.log(run.loss[k]))
+    t_cross = (run.t[k - 1] + f * (run.t[k] - run.t[k - 1])) * alpha**2
+    assert abs(t_cross - moderate["jump_times"][0]) < 1e-4 * t_cross, (t_cross, moderate["jump_times"][0])
+    with pytest.raises(ddln.DdlnError, match="depth"):
+        ddln.saddles(X, y, simulate=[8], depth=3, model="signed_square")

@@ -91,13 +91,10 @@ fn simulate_deep(
             sim.jump_times, sim.worst_error, sim.steps, sim.skips, sim.status
         );
     }
-    Ok(json!({
-        "alpha_log10": -e, "lambda": lambda, "depth": depth,
-        "time_unit": "tau = t alpha^(L-2) / w_L", "unit_edge": sim.unit_edge,
-        "jump_times": sim.jump_times, "relative_errors": sim.relative_errors,
-        "worst_error": sim.worst_error, "status": sim.status, "steps": sim.steps,
-        "skips": sim.skips,
-    }))
+    let mut row = serde_json::to_value(&sim)?;
+    row["alpha_log10"] = json!(-e);
+    row["time_unit"] = json!("tau = t alpha^(L-2) / w_L");
+    Ok(row)
 }
 
 /// Runs `ddln saddles`.
@@ -133,7 +130,10 @@ pub fn run(args: &SaddlesArgs) -> Result<i32> {
     });
     let model = scale.map_or(SmallInitModel::Product, |(_, m)| m);
     if args.simulate_depth < 2 {
-        bail!("invalid value for `--simulate-depth`: {}; give L >= 2", args.simulate_depth);
+        bail!(
+            "invalid value for `--simulate-depth`: {}; give L >= 2",
+            args.simulate_depth
+        );
     }
     let mut simulated = Vec::new();
     for &e in &args.simulate {
@@ -142,7 +142,13 @@ pub fn run(args: &SaddlesArgs) -> Result<i32> {
         }
         let lambda = e * 10f64.ln();
         if args.simulate_depth >= 3 {
-            simulated.push(simulate_deep(&problem, &saddles, args.simulate_depth, e, args.json)?);
+            simulated.push(simulate_deep(
+                &problem,
+                &saddles,
+                args.simulate_depth,
+                e,
+                args.json,
+            )?);
             continue;
         }
         let sim = simulate_jumps(&problem, &saddles, model, lambda, &FlowSettings::default())?;

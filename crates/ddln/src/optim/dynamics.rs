@@ -10,10 +10,13 @@ use crate::error::{DdlnError, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Dynamics {
-    /// `auto` (default): the reduced dynamics for the deep model when the init satisfies
-    /// assumption (A) (for two layers: and its largest entry is at least `atol / rtol`,
-    /// 1e-2 at the defaults), else the dual dynamics for the two-layer models (`u ⊙ v`,
-    /// `u^2 - v^2`), the layer ODE otherwise; the run's `solver` says which and why.
+    /// `auto` (default): the small-init dynamics for the deep model with `L >= 3` from
+    /// `u^1 = 0`, `u^j = alpha` when `alpha^L` is at most the plateau threshold (1e-12) or
+    /// the gaps underflow; else the reduced dynamics for the deep model when the init
+    /// satisfies assumption (A) (for two layers: and its largest entry is at least
+    /// `atol / rtol`, 1e-2 at the defaults), else the dual dynamics for the two-layer
+    /// models (`u ⊙ v`, `u^2 - v^2`), the layer ODE otherwise; the run's `solver` says
+    /// which and why.
     #[default]
     Auto,
     /// `layers`: all `rows x d` layer entries (any model, any init).
@@ -25,16 +28,21 @@ pub enum Dynamics {
     /// (the two-layer models `u ⊙ v` and `u^2 - v^2` only, any init; exact at any init
     /// scale, a plateau costs one step; docs/math.md section 11).
     Dual,
+    /// `small_init`: the deep model with `L >= 3` from `u^1 = 0`, `u^j = alpha` only, in
+    /// `z` (`u^1 = alpha sinh z`, `u^j = alpha cosh z`: exact at any `alpha`), plateaus
+    /// skipped in closed form (docs/math.md section 12, deeper networks at any scale).
+    SmallInit,
 }
 
 impl Dynamics {
     /// Every variant, in declaration order (the vocabulary the frontends build their
     /// enums from).
-    pub const ALL: [Dynamics; 4] = [
+    pub const ALL: [Dynamics; 5] = [
         Dynamics::Auto,
         Dynamics::Layers,
         Dynamics::Reduced,
         Dynamics::Dual,
+        Dynamics::SmallInit,
     ];
 }
 
@@ -46,22 +54,27 @@ impl Dynamics {
             Dynamics::Layers => "layers",
             Dynamics::Reduced => "reduced",
             Dynamics::Dual => "dual",
+            Dynamics::SmallInit => "small_init",
         }
     }
 
-    /// Parses `"auto"`, `"layers"`, `"reduced"` or `"dual"`.
+    /// Parses one of the names of [`Dynamics::ALL`].
     pub fn from_name(name: &str) -> Result<Self> {
-        match name {
-            "auto" => Ok(Dynamics::Auto),
-            "layers" => Ok(Dynamics::Layers),
-            "reduced" => Ok(Dynamics::Reduced),
-            "dual" => Ok(Dynamics::Dual),
-            other => Err(DdlnError::invalid(
-                "dynamics",
-                format!(
-                    "unknown dynamics `{other}`; expected `auto`, `layers`, `reduced` or `dual`"
-                ),
-            )),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|d| d.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<String> = Self::ALL
+                    .iter()
+                    .map(|d| format!("`{}`", d.name()))
+                    .collect();
+                DdlnError::invalid(
+                    "dynamics",
+                    format!(
+                        "unknown dynamics `{name}`; expected one of {}",
+                        names.join(", ")
+                    ),
+                )
+            })
     }
 }

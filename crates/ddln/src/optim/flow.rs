@@ -12,11 +12,14 @@ use super::ode::{Hooks, StiffSystem};
 use super::reduced_system::ReducedSystem;
 use super::run::{FlowSolver, Run, Trajectory};
 use super::settings::FlowSettings;
+use super::skip_flow::SkipSettings;
+use super::small_init_run::small_init_run;
 use super::two_layer_system::TwoLayerSystem;
 use crate::error::{DdlnError, Result};
 use crate::memory::{self, Estimate};
 use crate::observe::{Control, Observer, StepView};
 use crate::param::two_layer_flow::TwoLayerFlow;
+use crate::param::zero_first_flow::{zero_first_alpha, ZeroFirstFlow};
 use crate::param::{Model, Reduced, TwoLayer};
 use crate::problem::Problem;
 
@@ -73,6 +76,28 @@ enum Chosen {
     Layers,
     Reduced(Reduced),
     Dual(TwoLayerFlow),
+    SmallInit(ZeroFirstFlow),
+}
+
+/// The small-init dynamics of `init` when it is `u^1 = 0`, `u^j = alpha` at depth
+/// `L >= 3` and either starts on a plateau (`alpha^L` at most the skip's threshold) or
+/// has gaps `alpha^2` that underflow (the reduced dynamics cannot hold it); the reason.
+fn small_init_choice(init: &[f64], depth: usize, d: usize) -> Option<(ZeroFirstFlow, String)> {
+    let alpha = zero_first_alpha(init, depth, d)?;
+    let threshold = SkipSettings::default().plateau_theta;
+    let ln_theta = depth as f64 * alpha.ln();
+    let why = if (alpha * alpha).is_normal() {
+        if ln_theta > threshold.ln() {
+            return None;
+        }
+        format!("alpha^L = {:.1e} is below the plateau threshold {threshold:e}: its plateaus are skipped", ln_theta.exp())
+    } else {
+        format!("alpha^2 = {alpha:e}^2 underflows f64")
+    };
+    Some((
+        ZeroFirstFlow::new(depth, -alpha.ln()),
+        format!("small_init (auto): deep model from u^1 = 0, u^j = alpha = {alpha:e}, and {why}"),
+    ))
 }
 
 /// Shows the caller's observer the full layers (rebuilt into a fixed buffer when the
@@ -102,6 +127,7 @@ fn choose_dynamics(
     init: &[f64],
     d: usize,
     settings: &FlowSettings,
+    square_loss: bool,
 ) -> Result<(Chosen, String)> {
     let dynamics = settings.dynamics;
     let two_layer = TwoLayer::of(model);
@@ -135,8 +161,27 @@ fn choose_dynamics(
             ),
         ));
     }
+    if let (Dynamics::Auto, Model::Deep { depth }, true) = (dynamics, model, square_loss) {
+        if let Some((flow, why)) = small_init_choice(init, depth, d) {
+            return Ok((Chosen::SmallInit(flow), why));
+        }
+    }
     match (dynamics, model) {
         (Dynamics::Layers, _) => Ok((Chosen::Layers, "layers: as asked".into())),
+        (Dynamics::SmallInit, Model::Deep { depth }) => match zero_first_alpha(init, depth, d) {
+            Some(alpha) => Ok((
+                Chosen::SmallInit(ZeroFirstFlow::new(depth, -alpha.ln())),
+                "small_init: as asked".into(),
+            )),
+            None => Err(DdlnError::invalid(
+                "dynamics",
+                "the small-init dynamics need the deep model with L >= 3 from u^1 = 0 and u^j = alpha > 0 (one alpha for every other layer and coordinate); use `reduced`, `layers` or `auto`",
+            )),
+        },
+        (Dynamics::SmallInit, _) => Err(DdlnError::invalid(
+            "dynamics",
+            format!("the small-init dynamics exist for the deep model with L >= 3; this is {}; use `layers` or `auto`", model.name()),
+        )),
         (Dynamics::Dual, _) => match two_layer {
             Some(form) => Ok((
                 Chosen::Dual(TwoLayerFlow::new(form, init, d)),
@@ -194,9 +239,19 @@ pub fn gradient_flow<O: Observer>(
     let d = problem.dim();
     model.validate_init(init, d)?;
     settings.validate()?;
-    let (chosen, reason) = choose_dynamics(model, init, d, settings)?;
+    let square_loss = problem.loss() == crate::loss::Loss::Square;
+    let (chosen, reason) = choose_dynamics(model, init, d, settings, square_loss)?;
     flow_memory(problem, model, !matches!(chosen, Chosen::Layers))?.check("X")?;
     match &chosen {
+        Chosen::SmallInit(flow) => {
+            if !square_loss {
+                return Err(DdlnError::invalid(
+                    "dynamics",
+                    "the small-init dynamics skip plateaus by least squares: they need the squared loss; use `reduced` or `layers`",
+                ));
+            }
+            small_init_run(problem, flow, settings, reason, observer)
+        }
         Chosen::Dual(f) => {
             let mut sys = TwoLayerSystem::new(problem, f);
             // Error control in xi: an absolute error e of xi is a relative error of at

@@ -43,6 +43,19 @@ pub fn ln_sinh_abs(z: f64) -> f64 {
     }
 }
 
+/// `alpha` when `init` (`depth x d`, row-major) is `u^1 = 0`, `u^j = alpha > 0` for
+/// every `j >= 2` and coordinate, else `None`.
+pub fn zero_first_alpha(init: &[f64], depth: usize, d: usize) -> Option<f64> {
+    let (first, rest) = init.split_at(d.min(init.len()));
+    let alpha = *rest.first()?;
+    let form = depth >= 3
+        && init.len() == depth * d
+        && alpha > 0.0
+        && first.iter().all(|&v| v == 0.0)
+        && rest.iter().all(|&v| v == alpha);
+    form.then_some(alpha)
+}
+
 /// The per-coordinate maps of depth `L` at `alpha = e^-lambda`.
 #[derive(Debug, Clone)]
 pub struct ZeroFirstFlow {
@@ -120,6 +133,18 @@ impl ZeroFirstFlow {
     #[inline]
     pub fn rate_slope(&self, z: f64) -> f64 {
         self.power() * z.tanh() * self.rate(z)
+    }
+
+    /// The `depth x d` layers of the state `z` (row-major) into `out`.
+    pub fn all_layers(&self, z: &[f64], out: &mut [f64]) {
+        let d = z.len();
+        for (i, &zi) in z.iter().enumerate() {
+            let (first, other) = self.layers(zi);
+            out[i] = first;
+            for j in 1..self.depth {
+                out[j * d + i] = other;
+            }
+        }
     }
 
     /// The layers of one coordinate: `u^1 = alpha sinh z`, `u^j = alpha cosh z`.

@@ -15,8 +15,9 @@ use crate::error::{check_positive, Result};
 use crate::optim::{FlowSettings, Status};
 use crate::problem::Problem;
 
-use super::deep_flow::{deep_small_init_flow, SkipSettings};
+use super::deep_flow::deep_small_init_flow;
 use super::{jump_errors, plateau_levels, Saddles};
+use crate::optim::SkipSettings;
 
 /// A depth-`L` flow at small init next to the limit algorithm.
 #[derive(Debug, Clone, Serialize)]

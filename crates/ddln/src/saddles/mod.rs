@@ -20,10 +20,11 @@ mod run_jumps;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{check_positive, DdlnError, Result};
+pub use crate::optim::SkipSettings;
 use crate::problem::Problem;
 use constrained_ls::sign_constrained_ls;
 pub use deep::{simulate_deep_jumps, zero_first_init, DeepJumps};
-pub use deep_flow::{deep_small_init_flow, DeepSmallInitRun, SkipSettings};
+pub use deep_flow::{deep_small_init_flow, DeepSmallInitRun};
 pub use dual_flow::{small_init_flow, SmallInitModel, SmallInitRun};
 pub use run_jumps::{run_box, JumpWatch, RunBox, RunJump, RunJumps, SMALL_INIT_EDGE};
 
