@@ -58,7 +58,8 @@ use crate::vocab;
 /// model : str
 ///     The parameterization, in words.
 /// dynamics : str or None
-///     The variables a flow integrated, "layers", "reduced" or "dual" (None for descent).
+///     The variables a flow integrated, "layers", "reduced", "dual" or "small_init" (None
+///     for descent).
 /// solver : dict or None
 ///     For a flow: dynamics, dynamics_reason (what dynamics="auto" decided and why),
 ///     integrator (asked for), methods (that ran, in order), switch_reason.
@@ -238,7 +239,8 @@ impl PyRun {
         self.core.message.clone()
     }
 
-    /// The variables a flow integrated, "layers", "reduced" or "dual" (None for descent).
+    /// The variables a flow integrated, "layers", "reduced", "dual" or "small_init" (None
+    /// for descent).
     #[getter]
     fn dynamics(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         self.core
@@ -486,14 +488,18 @@ fn callback(on_step: Option<&Bound<'_, PyAny>>, every: u64) -> Result<Option<Py<
 ///     Stride of on_step in accepted steps (>= 1).
 /// progress : bool
 ///     Draw a progress bar on sys.stderr.
-/// dynamics : {"auto", "layers", "reduced", "dual"}
+/// dynamics : {"auto", "layers", "reduced", "dual", "small_init"}
 ///     The variables integrated. "reduced" (model="deep", assumption (A)): the
 ///     d-dimensional ODE dv/dt = -P(v) grad L(phi(v)) in the minimal layer v, with every
 ///     layer rebuilt as u^j = s_j sqrt(v^2 + D_j) at the recorded times (docs/math.md
 ///     section 4); "dual" (two layers: model="deep" with 2 rows, or model="signed" with
 ///     power=2; any init): the d dual variables xi = -int grad L with the layers in
 ///     closed form, exact at any init scale (1e-300 included) and a plateau in a few
-///     steps (section 12); "layers": every layer entry; "auto" (default): reduced where
+///     steps (section 12); "small_init" (model="deep", L >= 3, init u^1 = 0, u^j =
+///     alpha): the layers u^1 = alpha sinh z, u^j = alpha cosh z, exact at any alpha,
+///     plateaus skipped in closed form (section 12, deeper networks at any scale);
+///     "layers": every layer entry; "auto" (default): small_init for that init when
+///     alpha^L <= 1e-12, else reduced where
 ///     it applies (for two layers: an init whose largest entry is at least atol / rtol),
 ///     else dual for two layers (u^2 - v^2, inits off (A), small inits), layers
 ///     otherwise. Same Run, same trajectory up

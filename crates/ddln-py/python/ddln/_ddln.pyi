@@ -89,7 +89,7 @@ def gradient_flow(
     on_step: OnStep | None = None,
     callback_every: int = 1,
     progress: bool = False,
-    dynamics: Literal["auto", "layers", "reduced", "dual"] = "auto",
+    dynamics: Literal["auto", "layers", "reduced", "dual", "small_init"] = "auto",
     mirror_check: bool = False,
 ) -> Run: ...
 def gradient_descent(
