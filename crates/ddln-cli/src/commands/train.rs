@@ -70,7 +70,7 @@ pub struct TrainArgs {
     ))]
     pub integrator: Option<String>,
     #[arg(long, allow_hyphen_values = true, help = format!(
-        "Flow: the variables integrated: `auto` (`small_init` for the deep model with L >= 3 from u^1 = 0, u^j = alpha at alpha^L <= 1e-12; `reduced` for the deep model when the init satisfies assumption (A) and, for two layers, its largest entry is at least atol / rtol; else `dual` for the two-layer models; `layers` otherwise), `layers` (every layer entry), `reduced` (the d minimal layers; the others follow from the conservation law), `dual` (the d dual variables of u ⊙ v or u^2 - v^2, layers in closed form at any init scale) or `small_init` (the deep model with L >= 3 from u^1 = 0, u^j = alpha: exact at any alpha, plateaus skipped; auto picks it when alpha^L <= 1e-12) [default: {}]",
+        "Flow: the variables integrated: `auto` (`small_init` for the deep model with L >= 3 from u^1 = 0, u^j = alpha at alpha^L <= 1e-12 and from any other init under (A) whose gap scale c = max_i sqrt(min_j D_ij) is below 1e3 atol; `reduced` for the deep model when the init satisfies assumption (A) and, for two layers, its largest entry is at least atol / rtol; else `dual` for the two-layer models; `layers` otherwise), `layers` (every layer entry), `reduced` (the d minimal layers; the others follow from the conservation law), `dual` (the d dual variables of u ⊙ v or u^2 - v^2, layers in closed form at any init scale) or `small_init` (the deep model with L >= 3 from any init under (A), in z per coordinate: exact at any scale, plateaus skipped) [default: {}]",
         flow_default(|s| s.dynamics.name().into())
     ))]
     pub dynamics: Option<String>,

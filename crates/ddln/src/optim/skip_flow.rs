@@ -1,22 +1,24 @@
-//! Gradient flow of the deep model `L >= 3` from `u^1 = 0`, `u^j = alpha` at any init
-//! scale, with its plateaus skipped (docs/math.md section 12, deeper networks at any
-//! scale).
+//! Gradient flow of the deep model `L >= 3` at any init scale, with its plateaus skipped
+//! (docs/math.md section 12, deeper networks at any scale), for any [`SmallInitMap`]:
+//! `u^1 = 0`, `u^j = alpha` ([`crate::param::zero_first_flow::ZeroFirstFlow`]) or any
+//! init under (A) ([`crate::param::gapped_flow::GappedFlow`]).
 //!
 //! Between jumps a depth-`L` flow sits at a saddle for a flow time of order
 //! `alpha^-(L-2)` (`1e600` at `L = 4`, `alpha = 1e-300`: not even a float), while the
 //! coordinates off the saddle's support creep towards the edge of their dual box. Both
 //! halves are exact here:
 //!
-//! - the flow itself is integrated in `z` ([`ZeroFirstSystem`], flow time `t`), where
+//! - the flow itself is integrated in `z` ([`SmallInitSystem`], flow time `t`), where
 //!   nothing underflows;
 //! - once every coordinate is negligible, leaving or settled at the saddle
 //!   ([`SkipSettings`]), the gradient is constant until the next coordinate becomes
-//!   non-negligible, so the negligible coordinates move on lines in
-//!   `sigma = alpha^(L-2) xi`: the next one to reach `|theta| = 2 plateau_theta` is
+//!   non-negligible, so the negligible coordinates move on their dual lines
+//!   (`sigma = alpha^(L-2) xi`, [`SmallInitMap::speed`]): the next one to reach `|theta| = 2 plateau_theta` is
 //!   found in closed form and the run jumps there ("skip").
 //!
-//! Time is kept as `tau = alpha^(L-2) t / w` (the unit-box time of the limit algorithm,
-//! `w` the box's half-width). The cost of a run is the number of jumps times the steps
+//! Time is kept as the map's `tau` ([`SmallInitMap::tau_rate`]; from `u^1 = 0`,
+//! `tau = alpha^(L-2) t / w`, the unit-box time of the limit algorithm, `w` the box's
+//! half-width). The cost of a run is the number of jumps times the steps
 //! of one jump, whatever `alpha` is.
 
 use faer::{Mat, Side};
@@ -26,10 +28,10 @@ use super::integrate::integrate;
 use super::ode::Hooks;
 use super::run::{RunStats, Status};
 use super::settings::FlowSettings;
-use super::zero_first_system::ZeroFirstSystem;
+use super::small_init_system::SmallInitSystem;
 use crate::error::{check_positive, Result};
 use crate::observe::{Control, Observer, StepView};
-use crate::param::zero_first_flow::ZeroFirstFlow;
+use crate::param::small_init_map::SmallInitMap;
 use crate::problem::Problem;
 
 /// When a deep small-init flow skips a plateau.
@@ -95,13 +97,13 @@ pub struct SkipHooks<'a, O: Observer> {
     pub stop_loss: Option<f64>,
 }
 
-/// Integrates from `z = 0` (`u^1 = 0`, `u^j = alpha`) to `tau_out`'s last entry,
+/// Integrates from the init's `z` ([`SmallInitMap::start`]) to `tau_out`'s last entry,
 /// recording at every `tau_out` (ascending, `>= 0`). `settings`' `rtol`, integrator and
 /// step budget apply (its `t_end` and `atol` do not: `z` is held to `rtol / L`
 /// absolutely, `rtol` on every `theta_i` that matters).
-pub fn integrate_skipping<O: Observer>(
+pub fn integrate_skipping<M: SmallInitMap, O: Observer>(
     problem: &Problem,
-    flow: &ZeroFirstFlow,
+    flow: &M,
     tau_out: &[f64],
     settings: &FlowSettings,
     skip: &SkipSettings,
@@ -109,14 +111,14 @@ pub fn integrate_skipping<O: Observer>(
 ) -> SkipOutcome {
     let d = problem.dim();
     let depth = flow.depth();
-    let w = flow.edge();
     let tau_end = tau_out.last().copied().unwrap_or(0.0);
     // tau per unit of flow time (0 when it underflows: a stretch then lasts no tau).
-    let tau_rate = (-((depth - 2) as f64) * flow.lambda()).exp() / w;
-    let entry = Entry::new(flow, skip.plateau_theta);
-    let mut sys = ZeroFirstSystem::new(problem, flow);
-    let mut z = vec![0.0; d];
+    let tau_rate = flow.tau_rate();
+    let entry = Entry::new(flow, d, skip.plateau_theta);
+    let mut sys = SmallInitSystem::new(problem, flow);
+    let mut z: Vec<f64> = (0..d).map(|i| flow.start(i)).collect();
     let mut theta = vec![0.0; d];
+    sys.theta(&z, &mut theta);
     let mut grad = vec![0.0; d];
     let mut stats = RunStats::default();
     let (mut tau, mut skips, mut next_out) = (0.0f64, 0, 0);
@@ -204,7 +206,7 @@ pub fn integrate_skipping<O: Observer>(
             advance(flow, &mut z, &movable, &grad, step, &entry);
             if let (Some((_, entering)), true) = (&next, step == dt) {
                 for &i in entering {
-                    z[i] = entry.z * -grad[i].signum();
+                    z[i] = entry.z[i] * -(flow.speed(i) * grad[i]).signum();
                 }
             }
             tau += step;
@@ -330,21 +332,25 @@ fn max_abs(v: &[f64]) -> f64 {
     v.iter().fold(0.0, |m, x| m.max(x.abs()))
 }
 
-/// Where a skip puts the coordinate that ends it: `z` with `theta(z) = 2 plateau_theta`
-/// (inside the support, so the next stretch integrates it) and its distance `T(z)` to
-/// the edge.
+/// Where a skip puts the coordinate that ends it: per coordinate, the `z > 0` with
+/// `|theta(z)| = 2 plateau_theta` (inside the support, so the next stretch integrates it)
+/// and its distance to the edge.
 struct Entry {
-    z: f64,
-    dist: f64,
+    z: Vec<f64>,
+    dist: Vec<f64>,
 }
 
 impl Entry {
-    fn new(flow: &ZeroFirstFlow, plateau_theta: f64) -> Self {
-        let z = flow.z_of_theta(2.0 * plateau_theta);
-        Entry {
-            z,
-            dist: flow.tail(z),
-        }
+    fn new<M: SmallInitMap>(flow: &M, d: usize, plateau_theta: f64) -> Self {
+        let z: Vec<f64> = (0..d)
+            .map(|i| flow.z_of_theta(i, 2.0 * plateau_theta))
+            .collect();
+        let dist = z
+            .iter()
+            .enumerate()
+            .map(|(i, &zi)| flow.edge_distances(i, zi).1)
+            .collect();
+        Entry { z, dist }
     }
 }
 
@@ -432,24 +438,24 @@ fn min_norm_solve(gram: &Mat<f64>, rhs: &Mat<f64>) -> Option<Vec<f64>> {
 
 /// The skip to the next entry: its length in `tau` and the coordinates that enter then
 /// (`None`: no negligible coordinate moves, a stationary point).
-fn next_entry(
-    flow: &ZeroFirstFlow,
+fn next_entry<M: SmallInitMap>(
+    flow: &M,
     z: &[f64],
     movable: &[bool],
     grad: &[f64],
     entry: &Entry,
 ) -> Option<(f64, Vec<usize>)> {
-    // d sigma / d tau = -w g in the unit-box time.
-    let w = flow.edge();
     let mut best: Option<f64> = None;
     let mut times = vec![f64::INFINITY; z.len()];
     for i in 0..z.len() {
         if !movable[i] || grad[i] == 0.0 {
             continue;
         }
-        let (lower, upper) = flow.edge_distances(z[i]);
-        let dist = if grad[i] < 0.0 { upper } else { lower };
-        times[i] = (dist - entry.dist).max(0.0) / (w * grad[i].abs());
+        // d sigma / d tau = -speed g.
+        let velocity = -flow.speed(i) * grad[i];
+        let (lower, upper) = flow.edge_distances(i, z[i]);
+        let dist = if velocity > 0.0 { upper } else { lower };
+        times[i] = (dist - entry.dist[i]).max(0.0) / velocity.abs();
         best = Some(best.map_or(times[i], |b: f64| b.min(times[i])));
     }
     let best = best?;
@@ -460,34 +466,33 @@ fn next_entry(
     Some((best, entering))
 }
 
-/// Moves every movable coordinate by `tau` on its line `sigma -= w g tau`, measured
+/// Moves every movable coordinate by `tau` on its line `sigma -= speed g tau`, measured
 /// from the edge it is nearer afterwards (each distance is kept accurate).
-fn advance(
-    flow: &ZeroFirstFlow,
+fn advance<M: SmallInitMap>(
+    flow: &M,
     z: &mut [f64],
     movable: &[bool],
     grad: &[f64],
     tau: f64,
     entry: &Entry,
 ) {
-    let w = flow.edge();
     for i in 0..z.len() {
         if !movable[i] || grad[i] == 0.0 {
             continue;
         }
-        let (lower, upper) = flow.edge_distances(z[i]);
-        let shift = w * grad[i] * tau;
+        let (lower, upper) = flow.edge_distances(i, z[i]);
+        let shift = flow.speed(i) * grad[i] * tau;
         let (lower, upper) = (lower - shift, upper + shift);
         z[i] = if upper <= lower {
-            if upper <= entry.dist {
-                entry.z
+            if upper <= entry.dist[i] {
+                entry.z[i]
             } else {
-                flow.z_at_edge_distance(upper, true)
+                flow.z_at_edge_distance(i, upper, true)
             }
-        } else if lower <= entry.dist {
-            -entry.z
+        } else if lower <= entry.dist[i] {
+            -entry.z[i]
         } else {
-            flow.z_at_edge_distance(lower, false)
+            flow.z_at_edge_distance(i, lower, false)
         };
     }
 }
@@ -499,9 +504,9 @@ type ShowStep<'b> = dyn FnMut(f64, u64, &[f64], f64) -> bool + 'b;
 /// caller's observer, and stops the stretch once the state is settled or stationary
 /// (checked only when no coordinate above `settle_rtol max |theta|` moved by more than
 /// `sqrt(settle_rtol)` relatively in the last step: the checks cost passes over `X`).
-struct SettleWatch<'a, 'b> {
+struct SettleWatch<'a, 'b, M: SmallInitMap> {
     problem: &'a Problem,
-    flow: &'a ZeroFirstFlow,
+    flow: &'a M,
     skip: &'a SkipSettings,
     tau0: f64,
     tau_rate: f64,
@@ -517,15 +522,15 @@ struct SettleWatch<'a, 'b> {
     stopped: bool,
 }
 
-impl Observer for SettleWatch<'_, '_> {
+impl<M: SmallInitMap> Observer for SettleWatch<'_, '_, M> {
     fn observe(&mut self, view: &StepView) -> Control {
         let tau = self.tau0 + view.t * self.tau_rate;
         if view.step > 0 && (self.show)(tau, view.step, view.state, view.loss) {
             self.stopped = true;
             return Control::Stop;
         }
-        for (t, &zi) in self.theta.iter_mut().zip(view.state) {
-            *t = self.flow.theta(zi);
+        for (i, (t, &zi)) in self.theta.iter_mut().zip(view.state).enumerate() {
+            *t = self.flow.theta(i, zi);
         }
         let small = (self.skip.settle_rtol * max_abs(&self.theta)).max(self.skip.plateau_theta);
         let quiet = self

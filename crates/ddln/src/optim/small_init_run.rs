@@ -1,5 +1,5 @@
 //! A [`Run`] of the deep small-init dynamics ([`Dynamics::SmallInit`]): the skipping
-//! integration of [`super::skip_flow`] in `tau = alpha^(L-2) t / w`, reported in flow
+//! integration of [`super::skip_flow`] in the map's `tau`, reported in flow
 //! time with the full layers, like every other gradient-flow run.
 
 use super::dynamics::Dynamics;
@@ -9,18 +9,18 @@ use super::skip_flow::{integrate_skipping, SkipHooks, SkipSettings};
 use crate::error::Result;
 use crate::memory;
 use crate::observe::{Control, Observer, StepView};
-use crate::param::zero_first_flow::ZeroFirstFlow;
+use crate::param::small_init_map::SmallInitMap;
 use crate::problem::Problem;
 
 /// Shows the caller's observer flow time and the full layers.
-struct FlowTimeObserver<'a, O: Observer> {
-    flow: &'a ZeroFirstFlow,
+struct FlowTimeObserver<'a, M: SmallInitMap, O: Observer> {
+    flow: &'a M,
     tau_rate: f64,
     layers: Vec<f64>,
     inner: &'a mut O,
 }
 
-impl<O: Observer> Observer for FlowTimeObserver<'_, O> {
+impl<M: SmallInitMap, O: Observer> Observer for FlowTimeObserver<'_, M, O> {
     fn observe(&mut self, view: &StepView) -> Control {
         self.flow.all_layers(view.state, &mut self.layers);
         self.inner.observe(&StepView {
@@ -37,9 +37,9 @@ impl<O: Observer> Observer for FlowTimeObserver<'_, O> {
 }
 
 /// Runs the small-init dynamics of `flow` on `problem` to `settings.t_end` (flow time).
-pub(super) fn small_init_run<O: Observer>(
+pub(super) fn small_init_run<M: SmallInitMap, O: Observer>(
     problem: &Problem,
-    flow: &ZeroFirstFlow,
+    flow: &M,
     settings: &FlowSettings,
     dynamics_reason: String,
     observer: &mut O,
@@ -48,8 +48,7 @@ pub(super) fn small_init_run<O: Observer>(
     let layers_len = depth * d;
     // tau per unit of flow time; 0 when alpha^(L-2) underflows: then no representable
     // flow time reaches the first jump, and the run stays on its first plateau.
-    let scale = (-((depth - 2) as f64) * flow.lambda()).exp();
-    let tau_rate = scale / flow.edge();
+    let tau_rate = flow.tau_rate();
     let times = settings.output_times();
     let tau_out: Vec<f64> = times.iter().map(|t| t * tau_rate).collect();
     let per_record = layers_len + d * if settings.track_xi { 2 } else { 1 } + 2;
@@ -71,10 +70,11 @@ pub(super) fn small_init_run<O: Observer>(
         traj.t.push(t.unwrap_or(tau / tau_rate));
         flow.all_layers(z, &mut layers);
         traj.states.extend_from_slice(&layers);
-        traj.theta.extend(z.iter().map(|&zi| flow.theta(zi)));
+        traj.theta
+            .extend(z.iter().enumerate().map(|(i, &zi)| flow.theta(i, zi)));
         traj.loss.push(loss);
         if let Some(xi) = traj.xi.as_mut() {
-            xi.extend(z.iter().map(|&zi| flow.sigma(zi) / scale));
+            xi.extend(z.iter().enumerate().map(|(i, &zi)| flow.xi(i, zi)));
         }
     };
     let mut shown = FlowTimeObserver {
@@ -92,7 +92,12 @@ pub(super) fn small_init_run<O: Observer>(
     let out = integrate_skipping(problem, flow, &tau_out, settings, &skip, hooks);
     let mut final_state = vec![0.0; layers_len];
     flow.all_layers(&out.z, &mut final_state);
-    let final_theta: Vec<f64> = out.z.iter().map(|&z| flow.theta(z)).collect();
+    let final_theta: Vec<f64> = out
+        .z
+        .iter()
+        .enumerate()
+        .map(|(i, &z)| flow.theta(i, z))
+        .collect();
     let final_loss = problem.loss_value(&final_theta);
     let reached = tau_out.last().copied().unwrap_or(0.0);
     let t_final = if out.tau >= reached {

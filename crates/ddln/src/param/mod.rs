@@ -4,9 +4,11 @@
 //! the layer (or vector) `j`. That is the layout of an init file of shape `(L, d)`.
 
 mod deep;
+pub mod gapped_flow;
 pub mod reduced;
 mod redundant;
 mod signed;
+pub mod small_init_map;
 pub mod two_layer;
 pub mod two_layer_flow;
 pub mod zero_first_flow;

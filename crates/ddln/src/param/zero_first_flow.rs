@@ -17,6 +17,7 @@
 //! `z`, Gauss-Legendre below), never as a difference, so a coordinate near the edge
 //! keeps its full relative accuracy.
 
+use super::small_init_map::SmallInitMap;
 use crate::mirror::quadrature::{bracketed_newton, GaussLegendre};
 
 /// Above this `z` the edge distance is summed as a series in `e^{-2z}` (ratio 0.018).
@@ -287,6 +288,65 @@ impl ZeroFirstFlow {
             // theta is proportional to z near 0: z is needed to relative accuracy.
             f64::MIN_POSITIVE,
         )
+    }
+}
+
+impl SmallInitMap for ZeroFirstFlow {
+    fn depth(&self) -> usize {
+        self.depth
+    }
+
+    fn tau_rate(&self) -> f64 {
+        (-self.power() * self.lambda).exp() / self.edge
+    }
+
+    fn start(&self, _i: usize) -> f64 {
+        0.0
+    }
+
+    #[inline]
+    fn theta(&self, _i: usize, z: f64) -> f64 {
+        ZeroFirstFlow::theta(self, z)
+    }
+
+    #[inline]
+    fn slope(&self, _i: usize, z: f64) -> f64 {
+        ZeroFirstFlow::slope(self, z)
+    }
+
+    #[inline]
+    fn rate(&self, _i: usize, z: f64) -> f64 {
+        ZeroFirstFlow::rate(self, z)
+    }
+
+    #[inline]
+    fn rate_slope(&self, _i: usize, z: f64) -> f64 {
+        ZeroFirstFlow::rate_slope(self, z)
+    }
+
+    /// The unit box's time: `d sigma / d tau = -w g`.
+    fn speed(&self, _i: usize) -> f64 {
+        self.edge
+    }
+
+    fn edge_distances(&self, _i: usize, z: f64) -> (f64, f64) {
+        ZeroFirstFlow::edge_distances(self, z)
+    }
+
+    fn z_at_edge_distance(&self, _i: usize, dist: f64, upper: bool) -> f64 {
+        ZeroFirstFlow::z_at_edge_distance(self, dist, upper)
+    }
+
+    fn z_of_theta(&self, _i: usize, theta_abs: f64) -> f64 {
+        ZeroFirstFlow::z_of_theta(self, theta_abs)
+    }
+
+    fn xi(&self, _i: usize, z: f64) -> f64 {
+        self.sigma(z) * (self.power() * self.lambda).exp()
+    }
+
+    fn all_layers(&self, z: &[f64], out: &mut [f64]) {
+        ZeroFirstFlow::all_layers(self, z, out)
     }
 }
 

@@ -1,17 +1,16 @@
-//! Gradient flow of the deep model from `u^1 = 0`, `u^j = alpha` in the variable `z`
-//! ([`ZeroFirstFlow`], docs/math.md section 12): `dz/dt = -g(theta(z)) R(z)`, exact at
-//! any init scale. Its Jacobian `-diag(g R') - diag(R) X^T diag(ell'') X diag(theta')` is
+//! Gradient flow of the deep model in the variable `z` of a [`SmallInitMap`]
+//! (docs/math.md section 12): `dz/dt = -g(theta(z)) R(z)`, exact at any init scale. Its Jacobian `-diag(g R') - diag(R) X^T diag(ell'') X diag(theta')` is
 //! the stiff integrator's structured one.
 
 use super::linalg::DiagLowRank;
 use super::ode::{OdeSystem, StiffSystem};
-use crate::param::zero_first_flow::ZeroFirstFlow;
+use crate::param::small_init_map::SmallInitMap;
 use crate::problem::Problem;
 
 /// The z-ODE with its scratch buffers and structured Jacobian.
-pub struct ZeroFirstSystem<'a> {
+pub struct SmallInitSystem<'a, M: SmallInitMap> {
     problem: &'a Problem,
-    flow: &'a ZeroFirstFlow,
+    flow: &'a M,
     theta: Vec<f64>,
     grad: Vec<f64>,
     /// The `z` at which `theta` and `grad` were last evaluated.
@@ -19,11 +18,11 @@ pub struct ZeroFirstSystem<'a> {
     jac: DiagLowRank,
 }
 
-impl<'a> ZeroFirstSystem<'a> {
+impl<'a, M: SmallInitMap> SmallInitSystem<'a, M> {
     /// The z-dynamics of `problem` for the maps `flow`.
-    pub fn new(problem: &'a Problem, flow: &'a ZeroFirstFlow) -> Self {
+    pub fn new(problem: &'a Problem, flow: &'a M) -> Self {
         let (n, d) = (problem.n_samples(), problem.dim());
-        ZeroFirstSystem {
+        SmallInitSystem {
             problem,
             flow,
             theta: vec![0.0; d],
@@ -35,31 +34,31 @@ impl<'a> ZeroFirstSystem<'a> {
 
     /// `theta(z)` into `out`.
     pub fn theta(&self, z: &[f64], out: &mut [f64]) {
-        for (t, &zi) in out.iter_mut().zip(z) {
-            *t = self.flow.theta(zi);
+        for (i, (t, &zi)) in out.iter_mut().zip(z).enumerate() {
+            *t = self.flow.theta(i, zi);
         }
     }
 }
 
-impl OdeSystem for ZeroFirstSystem<'_> {
+impl<M: SmallInitMap> OdeSystem for SmallInitSystem<'_, M> {
     fn dim(&self) -> usize {
         self.theta.len()
     }
 
     fn rhs(&mut self, _t: f64, z: &[f64], dz: &mut [f64]) -> f64 {
-        for (t, &zi) in self.theta.iter_mut().zip(z) {
-            *t = self.flow.theta(zi);
+        for (i, (t, &zi)) in self.theta.iter_mut().zip(z).enumerate() {
+            *t = self.flow.theta(i, zi);
         }
         let loss = self.problem.loss_and_gradient(&self.theta, &mut self.grad);
         self.z_grad.copy_from_slice(z);
-        for ((out, &g), &zi) in dz.iter_mut().zip(&self.grad).zip(z) {
-            *out = -g * self.flow.rate(zi);
+        for (i, ((out, &g), &zi)) in dz.iter_mut().zip(&self.grad).zip(z).enumerate() {
+            *out = -g * self.flow.rate(i, zi);
         }
         loss
     }
 }
 
-impl StiffSystem for ZeroFirstSystem<'_> {
+impl<M: SmallInitMap> StiffSystem for SmallInitSystem<'_, M> {
     fn jacobian(&mut self, t: f64, z: &[f64]) -> u64 {
         let mut passes = 0;
         if z != self.z_grad.as_slice() {
@@ -72,9 +71,9 @@ impl StiffSystem for ZeroFirstSystem<'_> {
             passes += 1;
         }
         for (i, &zi) in z.iter().enumerate() {
-            self.jac.a[i] = -self.grad[i] * self.flow.rate_slope(zi);
-            self.jac.b[i] = -self.flow.rate(zi);
-            self.jac.c[i] = self.flow.slope(zi);
+            self.jac.a[i] = -self.grad[i] * self.flow.rate_slope(i, zi);
+            self.jac.b[i] = -self.flow.rate(i, zi);
+            self.jac.c[i] = self.flow.slope(i, zi);
         }
         passes
     }

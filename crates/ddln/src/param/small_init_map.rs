@@ -1,0 +1,49 @@
+//! What the skipping small-init integrator needs of a per-coordinate map `z -> layers`
+//! (docs/math.md section 12): `theta_i(z)`, the speed `dz/dt = -g_i R_i(z)`, and the
+//! coordinate's dual line, a variable that moves at a constant speed in `tau` while the
+//! gradient is constant, inside a box whose two edges are where `theta_i` blows up.
+//!
+//! Every quantity is evaluated from logarithms, so the init scale may be far below f64.
+
+/// A per-coordinate small-init map. `i` indexes the coordinate.
+pub trait SmallInitMap {
+    /// The depth `L >= 3`.
+    fn depth(&self) -> usize;
+
+    /// `tau` per unit of flow time (0 when it underflows).
+    fn tau_rate(&self) -> f64;
+
+    /// The init's `z` of coordinate `i`.
+    fn start(&self, i: usize) -> f64;
+
+    /// `theta_i(z)`.
+    fn theta(&self, i: usize, z: f64) -> f64;
+
+    /// `d theta_i / dz`.
+    fn slope(&self, i: usize, z: f64) -> f64;
+
+    /// `R_i(z)` with `dz/dt = -g_i R_i(z)` (its sign is the sign of `theta_i` for `z > 0`).
+    fn rate(&self, i: usize, z: f64) -> f64;
+
+    /// `d R_i / dz`.
+    fn rate_slope(&self, i: usize, z: f64) -> f64;
+
+    /// The dual line: `d sigma_i / d tau = -speed_i g_i`.
+    fn speed(&self, i: usize) -> f64;
+
+    /// Distances of `sigma_i(z)` to the lower and the upper edge of its box, each to full
+    /// relative accuracy (the upper edge is `z -> +inf`).
+    fn edge_distances(&self, i: usize, z: f64) -> (f64, f64);
+
+    /// The `z` at distance `dist > 0` from the lower (`upper == false`) or upper edge.
+    fn z_at_edge_distance(&self, i: usize, dist: f64, upper: bool) -> f64;
+
+    /// The `z > 0` with `|theta_i(z)| = theta_abs > 0` (`|theta_i|` is even in `z`).
+    fn z_of_theta(&self, i: usize, theta_abs: f64) -> f64;
+
+    /// The mirror coordinate `xi_i` (flow units, 0 at the init) at `z`.
+    fn xi(&self, i: usize, z: f64) -> f64;
+
+    /// The `depth x d` layers of the state `z` (row-major) into `out`.
+    fn all_layers(&self, z: &[f64], out: &mut [f64]);
+}
