@@ -157,3 +157,38 @@ fn gaussian_inits_far_below_f64_reach_the_weighted_l1_limit() {
         }
     }
 }
+
+/// A run's `jumps` at a Gaussian init of scale 1e-200 (gaps 1e-400): the box comes from
+/// the z-map and the run crosses the plateau levels at the times of the limit algorithm
+/// in that box (the algorithm is checked against brute force in tests/saddles.rs; the
+/// limit's own error, `O(alpha^(L-2))`, is zero in f64 here) to 1e-6.
+#[test]
+fn jumps_of_a_run_far_below_f64() {
+    let problem = seeded(10, 20, 7);
+    let d = problem.dim();
+    let init = gaussian(3, d, 1e-200, 24);
+    let method = ddln::Method::Flow(FlowSettings {
+        t_end: 400.0 * time_unit(&init, 3, d),
+        ..FlowSettings::default()
+    });
+    let report = ddln::train(
+        &problem,
+        Model::deep(3),
+        &init,
+        &method,
+        &ddln::RateCheck::default(),
+        &mut (),
+    )
+    .unwrap();
+    let checked = report.jumps.expect("jumps are checked");
+    let jumps = checked.check.expect("jumps reported at small init");
+    eprintln!(
+        "{}: {} jumps, worst time error {:.2e}",
+        jumps.box_source,
+        jumps.jumps.len(),
+        jumps.worst_time_error
+    );
+    assert!(jumps.box_source.contains("z-map"));
+    assert!(jumps.jumps.len() >= 3);
+    assert!(jumps.worst_time_error < 1e-6, "{}", jumps.worst_time_error);
+}

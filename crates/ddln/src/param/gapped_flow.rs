@@ -272,6 +272,23 @@ impl GappedFlow {
         self.tables[i][0]
     }
 
+    /// The open interval of `xi_i` values (flow units, 0 at the init), ordered, per
+    /// coordinate: the mirror map's dual box (infinite where `c_i^-(L-2)` overflows).
+    pub fn dual_box(&self) -> Vec<(f64, f64)> {
+        let n = (self.depth - 2) as f64;
+        (0..self.d)
+            .map(|i| {
+                let k = (-n * self.ln_c[i]).exp();
+                let (lower, upper) = self.edge_distances(i, self.z0[i]);
+                if self.sign[i] > 0.0 {
+                    (-k * lower, k * upper)
+                } else {
+                    (-k * upper, k * lower)
+                }
+            })
+            .collect()
+    }
+
     /// `ln |theta_i(z)|`.
     pub fn ln_theta_abs(&self, i: usize, z: f64) -> f64 {
         self.depth as f64 * self.ln_c[i] + ln_sinh_abs(z) + 0.5 * self.ln_product(i, z)
@@ -594,6 +611,21 @@ mod tests {
                         assert!((back - zs).abs() <= 1e-11 * z.max(1.0), "{zs} {back}");
                     }
                 }
+            }
+        }
+    }
+
+    /// The dual box against the mirror map's (`Entropy`: adaptive panels in the
+    /// minimal layer's own variable and a far tail in `1/v`, built independently).
+    #[test]
+    fn dual_box_is_the_mirror_maps() {
+        for depth in [3usize, 4] {
+            let (init, d) = shaped_init(depth, 0.05);
+            let flow = GappedFlow::new(&init, depth, d).unwrap();
+            let entropy = crate::mirror::Entropy::new(&init, depth, d).unwrap();
+            for ((a, b), (c, e)) in flow.dual_box().into_iter().zip(entropy.dual_box()) {
+                assert!((a - c).abs() <= 1e-12 * c.abs(), "{a} vs {c}");
+                assert!((b - e).abs() <= 1e-12 * e.abs(), "{b} vs {e}");
             }
         }
     }

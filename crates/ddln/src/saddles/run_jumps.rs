@@ -17,6 +17,7 @@ use serde::Serialize;
 use crate::mirror::Entropy;
 use crate::observe::{Control, Observer, StepView};
 use crate::optim::Run;
+use crate::param::gapped_flow::GappedFlow;
 use crate::param::two_layer_flow::TwoLayerFlow;
 use crate::param::{Model, TwoLayer};
 use crate::problem::Problem;
@@ -52,13 +53,26 @@ pub fn run_box(model: Model, init: &[f64], d: usize) -> std::result::Result<RunB
             ),
         )
     } else if let Model::Deep { depth } = model {
-        let entropy = Entropy::new(init, depth, d).map_err(|e| {
-            format!("the jumps of a deep network need assumption (A) for its dual box: {e}")
-        })?;
-        (
-            entropy.dual_box(),
-            format!("the dual box of the mirror map of the depth-{depth} init"),
-        )
+        match Entropy::new(init, depth, d) {
+            Ok(entropy) => (
+                entropy.dual_box(),
+                format!("the dual box of the mirror map of the depth-{depth} init"),
+            ),
+            // Gaps below f64: the same box from the z-map, which holds them as logarithms.
+            Err(e) => match GappedFlow::new(init, depth, d) {
+                Ok(flow) => (
+                    flow.dual_box(),
+                    format!(
+                        "the dual box of the depth-{depth} init's z-map (its gaps are below f64)"
+                    ),
+                ),
+                Err(_) => {
+                    return Err(format!(
+                        "the jumps of a deep network need assumption (A) for its dual box: {e}"
+                    ))
+                }
+            },
+        }
     } else {
         return Err(format!(
             "the jumps are computed for the deep model (under assumption (A) for L >= 3) and u^2 - v^2; this is {}",
