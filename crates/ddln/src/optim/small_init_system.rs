@@ -46,13 +46,14 @@ impl<M: SmallInitMap> OdeSystem for SmallInitSystem<'_, M> {
     }
 
     fn rhs(&mut self, _t: f64, z: &[f64], dz: &mut [f64]) -> f64 {
-        for (i, (t, &zi)) in self.theta.iter_mut().zip(z).enumerate() {
-            *t = self.flow.theta(i, zi);
+        // dz holds the rates until the gradient is known.
+        for (i, ((t, rate), &zi)) in self.theta.iter_mut().zip(dz.iter_mut()).zip(z).enumerate() {
+            (*t, *rate) = self.flow.theta_and_rate(i, zi);
         }
         let loss = self.problem.loss_and_gradient(&self.theta, &mut self.grad);
         self.z_grad.copy_from_slice(z);
-        for (i, ((out, &g), &zi)) in dz.iter_mut().zip(&self.grad).zip(z).enumerate() {
-            *out = -g * self.flow.rate(i, zi);
+        for (out, &g) in dz.iter_mut().zip(&self.grad) {
+            *out *= -g;
         }
         loss
     }
@@ -71,9 +72,10 @@ impl<M: SmallInitMap> StiffSystem for SmallInitSystem<'_, M> {
             passes += 1;
         }
         for (i, &zi) in z.iter().enumerate() {
-            self.jac.a[i] = -self.grad[i] * self.flow.rate_slope(i, zi);
-            self.jac.b[i] = -self.flow.rate(i, zi);
-            self.jac.c[i] = self.flow.slope(i, zi);
+            let (slope, rate, rate_slope) = self.flow.jacobian_entries(i, zi);
+            self.jac.a[i] = -self.grad[i] * rate_slope;
+            self.jac.b[i] = -rate;
+            self.jac.c[i] = slope;
         }
         passes
     }

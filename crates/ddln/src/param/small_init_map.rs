@@ -28,6 +28,16 @@ pub trait SmallInitMap {
     /// `d R_i / dz`.
     fn rate_slope(&self, i: usize, z: f64) -> f64;
 
+    /// `(theta_i(z), R_i(z))` together (a map may share their work).
+    fn theta_and_rate(&self, i: usize, z: f64) -> (f64, f64) {
+        (self.theta(i, z), self.rate(i, z))
+    }
+
+    /// `(d theta_i / dz, R_i(z), d R_i / dz)` together.
+    fn jacobian_entries(&self, i: usize, z: f64) -> (f64, f64, f64) {
+        (self.slope(i, z), self.rate(i, z), self.rate_slope(i, z))
+    }
+
     /// The dual line: `d sigma_i / d tau = -speed_i g_i`.
     fn speed(&self, i: usize) -> f64;
 
