@@ -4,26 +4,16 @@
 //! the weighted-L1 limit of the implicit bias solved by an interior-point LP (its
 //! distance to the flow, `O(alpha^(L-2))`, is below roundoff there).
 
+mod common;
+
 use ddln::mirror::{small_init_limit, LpSettings};
 use ddln::param::gapped_flow::GappedFlow;
-use ddln::recipes::{sparse_recovery, InitRecipe, InitShape};
+use ddln::recipes::sparse_recovery;
 use ddln::{gradient_flow, Dynamics, FlowSettings, Loss, Model, Problem};
 
 fn seeded(n: usize, d: usize, seed: u64) -> Problem {
     let (x, y, _) = sparse_recovery(n, d, 3, seed).unwrap();
     Problem::new(x, n, d, y, Loss::Square).unwrap()
-}
-
-fn gaussian(depth: usize, d: usize, scale: f64, seed: u64) -> Vec<f64> {
-    InitRecipe {
-        depth,
-        scale,
-        zero_first: false,
-        shape: InitShape::Gaussian,
-        seed,
-    }
-    .draw(d)
-    .unwrap()
 }
 
 /// Flow time per unit of the map's `tau` (`c^-(L-2)`, `c` the largest gap scale).
@@ -43,9 +33,9 @@ fn gaussian_inits_follow_the_layer_flow() {
     let problem = seeded(10, 20, 7);
     let d = problem.dim();
     for (depth, scale, seed) in [(3usize, 1e-5, 4u64), (4, 1e-3, 9)] {
-        let init = gaussian(depth, d, scale, seed);
+        let init = common::random_init(depth, d, scale, seed);
         let auto = |scale: f64| {
-            let init: Vec<f64> = gaussian(depth, d, scale, seed);
+            let init: Vec<f64> = common::random_init(depth, d, scale, seed);
             let short = FlowSettings {
                 t_end: 1e-30,
                 ..FlowSettings::default()
@@ -120,7 +110,7 @@ fn gaussian_inits_far_below_f64_reach_the_weighted_l1_limit() {
     for (n, d, seed) in [(10, 20, 7), (12, 40, 3)] {
         let problem = seeded(n, d, seed);
         for depth in [3usize, 4] {
-            let shape = gaussian(depth, d, 1.0, 20 + seed);
+            let shape = common::random_init(depth, d, 1.0, 20 + seed);
             let limit = small_init_limit(&problem, &shape, depth, &lp).unwrap();
             let scale_of = |t: &[f64]| t.iter().fold(0.0f64, |m, v| m.max(v.abs()));
             let mut steps = Vec::new();
@@ -166,7 +156,7 @@ fn gaussian_inits_far_below_f64_reach_the_weighted_l1_limit() {
 fn jumps_of_a_run_far_below_f64() {
     let problem = seeded(10, 20, 7);
     let d = problem.dim();
-    let init = gaussian(3, d, 1e-200, 24);
+    let init = common::random_init(3, d, 1e-200, 24);
     let method = ddln::Method::Flow(FlowSettings {
         t_end: 400.0 * time_unit(&init, 3, d),
         ..FlowSettings::default()

@@ -26,9 +26,9 @@
 
 use super::small_init_map::SmallInitMap;
 use super::zero_first_flow::{ln_cosh, ln_sinh_abs};
-use crate::error::{check_finite, DdlnError, Result};
+use crate::error::{DdlnError, Result};
 use crate::mirror::quadrature::{bracketed_newton, GaussLegendre};
-use crate::theory::assumption_a;
+use crate::theory::require_assumption_a;
 
 /// Width of the table's panels in `z` (the poles of `f` are pi/2 off the real axis).
 const PANEL: f64 = 0.5;
@@ -106,20 +106,7 @@ impl GappedFlow {
                 format!("the small-init dynamics need L >= 3, got {depth}"),
             ));
         }
-        if d == 0 || init.len() != depth * d {
-            return Err(DdlnError::shape(
-                "init",
-                format!("({depth}, {d}) = {} entries: one row per layer", depth * d),
-                format!("{} entries", init.len()),
-            ));
-        }
-        check_finite("init", init)?;
-        let report = assumption_a(init, depth, d);
-        if !report.holds {
-            return Err(DdlnError::AssumptionA {
-                coordinates: report.violating_coordinates,
-            });
-        }
+        let report = require_assumption_a(init, depth, d)?;
         let mut flow = GappedFlow {
             depth,
             d,

@@ -11,8 +11,8 @@
 //! M_ii(v) = P_i(v)^2 (1 + sum_j v^2 / (v^2 + D_ij))   (= Psi_i' = 1 / Q_i'')
 //! ```
 
-use crate::error::{check_finite, DdlnError, Result};
-use crate::theory::assumption_a;
+use crate::error::{DdlnError, Result};
+use crate::theory::require_assumption_a;
 
 /// Largest number of Newton steps in [`Reduced::phi_inv`] (it needs about 6).
 const PHI_INV_MAX_STEPS: usize = 200;
@@ -46,20 +46,7 @@ impl Reduced {
                 format!("must be >= 2 (a network needs at least two layers), got {depth}"),
             ));
         }
-        if d == 0 || init.len() != depth * d {
-            return Err(DdlnError::shape(
-                "init",
-                format!("({depth}, {d}) = {} entries: one row per layer", depth * d),
-                format!("{} entries", init.len()),
-            ));
-        }
-        check_finite("init", init)?;
-        let report = assumption_a(init, depth, d);
-        if !report.holds {
-            return Err(DdlnError::AssumptionA {
-                coordinates: report.violating_coordinates,
-            });
-        }
+        let report = require_assumption_a(init, depth, d)?;
         let mut v0 = vec![0.0; d];
         let mut sign = vec![1.0; d];
         let mut layer_sign = vec![1.0; d * depth];

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::error::{check_finite, DdlnError, Result};
+
 /// Assumption (A) on an init of the deep model.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct AssumptionReport {
@@ -31,4 +33,26 @@ pub fn assumption_a(init: &[f64], depth: usize, d: usize) -> AssumptionReport {
         minimal_layer,
         violating_coordinates: violating,
     }
+}
+
+/// The minimal layers of an init (`depth x d`, row-major) that must satisfy (A): errors
+/// for a wrong shape ([`DdlnError::Shape`]), non-finite entries
+/// ([`DdlnError::NonFinite`]) or a tie for the minimal `|u_i^k(0)|`
+/// ([`DdlnError::AssumptionA`], naming the coordinates).
+pub fn require_assumption_a(init: &[f64], depth: usize, d: usize) -> Result<AssumptionReport> {
+    if d == 0 || init.len() != depth * d {
+        return Err(DdlnError::shape(
+            "init",
+            format!("({depth}, {d}) = {} entries: one row per layer", depth * d),
+            format!("{} entries", init.len()),
+        ));
+    }
+    check_finite("init", init)?;
+    let report = assumption_a(init, depth, d);
+    if !report.holds {
+        return Err(DdlnError::AssumptionA {
+            coordinates: report.violating_coordinates,
+        });
+    }
+    Ok(report)
 }

@@ -5,7 +5,7 @@ mod assumption;
 mod conservation;
 pub mod rate;
 
-pub use assumption::{assumption_a, AssumptionReport};
+pub use assumption::{assumption_a, require_assumption_a, AssumptionReport};
 pub use conservation::{ConservationReport, LayerWatch, SignReport};
 pub use rate::{pl_constants, rate_report, PlConstants, RateCheck, RateReport, Verdict};
 
