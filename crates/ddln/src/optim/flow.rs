@@ -18,7 +18,7 @@ use super::two_layer_system::TwoLayerSystem;
 use crate::error::{DdlnError, Result};
 use crate::memory::{self, Estimate};
 use crate::observe::{Control, Observer, StepView};
-use crate::param::gapped_flow::GappedFlow;
+use crate::param::gapped_flow::{ln_gap_scale, GappedFlow};
 use crate::param::two_layer_flow::TwoLayerFlow;
 use crate::param::zero_first_flow::{zero_first_alpha, ZeroFirstFlow};
 use crate::param::{Model, Reduced, TwoLayer};
@@ -115,14 +115,22 @@ const REDUCED_SCALE_PER_ATOL: f64 = 1e3;
 /// chosen when its gap scale is below [`REDUCED_SCALE_PER_ATOL`] `atol` or its gaps
 /// underflow.
 fn gapped_choice(init: &[f64], depth: usize, d: usize, atol: f64) -> Option<(Chosen, String)> {
-    if depth < 3 || !assumption_a(init, depth, d).holds {
+    if depth < 3 {
+        return None;
+    }
+    let report = assumption_a(init, depth, d);
+    if !report.holds {
+        return None;
+    }
+    // The scale first: the maps' tables are built only when they are chosen.
+    let scale = ln_gap_scale(init, depth, d, &report.minimal_layer).exp();
+    let limit = REDUCED_SCALE_PER_ATOL * atol;
+    let reduced = Reduced::new(init, depth, d);
+    if reduced.is_ok() && scale > limit {
         return None;
     }
     let flow = GappedFlow::new(init, depth, d).ok()?;
-    let scale = flow.ln_scale().exp();
-    let limit = REDUCED_SCALE_PER_ATOL * atol;
-    let why = match Reduced::new(init, depth, d) {
-        Ok(_) if scale > limit => return None,
+    let why = match reduced {
         Ok(_) => format!(
             "its gap scale c = max_i sqrt(min_j D_ij) = {scale:.1e} is below {REDUCED_SCALE_PER_ATOL:e} atol = {limit:.1e}, where the reduced dynamics lose accuracy: its plateaus are skipped"
         ),

@@ -70,6 +70,27 @@ fn cosh2_share(z: f64, r: f64) -> f64 {
     }
 }
 
+/// `ln(u^2 - m^2)` as `ln(|u| - |m|) + ln(|u| + |m|)`: no product that could underflow.
+#[inline]
+fn ln_gap(u: f64, m: f64) -> f64 {
+    (u.abs() - m.abs()).ln() + (u.abs() + m.abs()).ln()
+}
+
+/// `max_i ln c_i`, `c_i = sqrt(min_j D_ij)`, of an init under (A) with minimal layers
+/// `minimal_layer` (`depth x d`, row-major): [`GappedFlow::ln_scale`] without building
+/// the maps (`-inf` when a gap is not positive).
+pub fn ln_gap_scale(init: &[f64], depth: usize, d: usize, minimal_layer: &[usize]) -> f64 {
+    (0..d)
+        .map(|i| {
+            let m = init[minimal_layer[i] * d + i];
+            (0..depth)
+                .filter(|&j| j != minimal_layer[i])
+                .map(|j| 0.5 * ln_gap(init[j * d + i], m))
+                .fold(f64::INFINITY, f64::min)
+        })
+        .fold(f64::NEG_INFINITY, f64::max)
+}
+
 /// The per-coordinate maps of an init under (A) at depth `L >= 3`.
 #[derive(Debug, Clone)]
 pub struct GappedFlow {
@@ -131,8 +152,7 @@ impl GappedFlow {
                 if !diff.is_normal() {
                     unresolved.push(i);
                 }
-                // ln((|u| - |m|)(|u| + |m|)): no product that could underflow.
-                ln_gaps[j] = diff.ln() + (u.abs() + m.abs()).ln();
+                ln_gaps[j] = ln_gap(u, m);
                 ln_min = ln_min.min(ln_gaps[j]);
                 if u < 0.0 {
                     flow.layer_sign[i * depth + j] = -1.0;
@@ -684,6 +704,9 @@ mod tests {
             let (init, d) = shaped_init(depth, 0.05);
             let flow = GappedFlow::new(&init, depth, d).unwrap();
             let entropy = crate::mirror::Entropy::new(&init, depth, d).unwrap();
+            let report = crate::theory::assumption_a(&init, depth, d);
+            let cheap = ln_gap_scale(&init, depth, d, &report.minimal_layer);
+            assert_eq!(cheap, flow.ln_scale());
             for ((a, b), (c, e)) in flow.dual_box().into_iter().zip(entropy.dual_box()) {
                 assert!((a - c).abs() <= 1e-12 * c.abs(), "{a} vs {c}");
                 assert!((b - e).abs() <= 1e-12 * e.abs(), "{b} vs {e}");
