@@ -495,13 +495,16 @@ fn callback(on_step: Option<&Bound<'_, PyAny>>, every: u64) -> Result<Option<Py<
 ///     section 4); "dual" (two layers: model="deep" with 2 rows, or model="signed" with
 ///     power=2; any init): the d dual variables xi = -int grad L with the layers in
 ///     closed form, exact at any init scale (1e-300 included) and a plateau in a few
-///     steps (section 12); "small_init" (model="deep", L >= 3, any init under (A)):
+///     steps (section 12); "small_init" (model="deep", L >= 3, any init under (A), or
+///     model="signed" with power >= 3):
 ///     per coordinate u^l = c sinh z for the smallest layer, u^j = c sqrt(sinh^2 z +
 ///     r_j) for the others (u^1 = alpha sinh z, u^j = alpha cosh z from u^1 = 0,
-///     u^j = alpha), exact at any scale, plateaus skipped in closed form (section 12,
-///     deeper networks at any scale); "layers": every layer entry; "auto" (default):
-///     small_init from u^1 = 0, u^j = alpha when alpha^L <= 1e-12 and from any other
-///     init under (A) when its gap scale c is below 1e3 atol, else reduced where
+///     u^j = alpha); model="signed", power >= 3, positive init: u^-(L-2) =
+///     h (1 - tanh z), v^-(L-2) = h (1 + tanh z); exact at any scale, plateaus skipped
+///     in closed form (section 12); "layers": every layer entry; "auto" (default):
+///     small_init from u^1 = 0, u^j = alpha when alpha^L <= 1e-12, from any other
+///     init under (A) when its gap scale c is below 1e3 atol, and for model="signed"
+///     (power >= 3) from a positive init below atol / rtol, else reduced where
 ///     it applies (for two layers: an init whose largest entry is at least atol / rtol),
 ///     else dual for two layers (u^2 - v^2, inits off (A), small inits), layers
 ///     otherwise. Same Run, same trajectory up

@@ -105,3 +105,29 @@ def test_deep_flows_at_any_scale():
     assert abs(t_cross - moderate["jump_times"][0]) < 1e-4 * t_cross, (t_cross, moderate["jump_times"][0])
     with pytest.raises(ddln.DdlnError, match="depth"):
         ddln.saddles(X, y, simulate=[8], depth=3, model="signed_square")
+
+
+def test_signed_power_flows_far_below_f64():
+    """u^3 - v^3 from u = v = 1e-200 (theta = 1e-600): the default picks the small-init
+    dynamics, the layers are finite, run.jumps holds ddln.saddles' jump times in flow
+    time (the unit box is xi in (-1, 1) alpha^-1 / 3), and the run ends at SciPy HiGHS's
+    basis pursuit solution (the alpha -> 0 limit for n < d)."""
+    X, y = ddln.data.sparse_recovery(10, 20, 3, seed=7)
+    d = X.shape[1]
+    limit = ddln.saddles(X, y)["jumps"]
+    alpha = 1e-200
+    per = 1 / (3 * alpha)
+    t_end = 1.5 * limit[-1]["time_accelerated"] * per
+    run = ddln.gradient_flow(X, y, np.full((2, d), alpha), model="signed", power=3, t_end=t_end)
+    assert run.dynamics == "small_init" and run.success
+    assert np.all(np.isfinite(run.layers)) and np.all(np.isfinite(run.theta))
+    jumps = run.jumps
+    assert jumps["applies"], jumps.get("reason")
+    np.testing.assert_allclose(
+        [j["time"] for j in jumps["jumps"]],
+        [j["time_accelerated"] * per for j in limit],
+        rtol=1e-9,
+    )
+    assert jumps["worst_time_error"] < 1e-6
+    res = linprog(np.ones(2 * d), A_eq=np.hstack([X, -X]), b_eq=y, bounds=(0, None), method="highs")
+    np.testing.assert_allclose(run.theta[-1], res.x[:d] - res.x[d:], atol=1e-7)

@@ -176,7 +176,8 @@ fn a_box_is_the_unit_box_on_rescaled_columns() {
 }
 
 /// Where the jumps do not apply the report says why: an init that is not small, another
-/// loss, a model without a box; descent runs have no jumps entry.
+/// loss, a model without a box, `u^L - v^L` from an init with a zero entry; descent runs
+/// have no jumps entry.
 #[test]
 fn the_jumps_say_when_they_do_not_apply() {
     let p = problem(7);
@@ -188,7 +189,10 @@ fn the_jumps_say_when_they_do_not_apply() {
         checked.reason.unwrap()
     };
     assert!(reason(&p, Model::deep(2), &standard_two_layer(d, 0.3)).contains("not small"));
-    assert!(reason(&p, Model::Signed { power: 3 }, &vec![1e-3; 2 * d]).contains("deep model"));
+    assert!(reason(&p, Model::Redundant { power: 3 }, &vec![1e-3; d]).contains("deep model"));
+    let mut zero_v = vec![1e-3; 2 * d];
+    zero_v[d] = 0.0;
+    assert!(reason(&p, Model::Signed { power: 3 }, &zero_v).contains("positive init"));
     let labels: Vec<f64> = p.y().iter().map(|v| v.signum()).collect();
     let logistic = Problem::new(p.x().to_vec(), p.n_samples(), d, labels, Loss::Logistic).unwrap();
     assert!(

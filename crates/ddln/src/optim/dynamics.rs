@@ -11,8 +11,10 @@ use crate::error::{DdlnError, Result};
 #[serde(rename_all = "snake_case")]
 pub enum Dynamics {
     /// `auto` (default): the small-init dynamics for the deep model with `L >= 3` from
-    /// `u^1 = 0`, `u^j = alpha` when `alpha^L` is at most the plateau threshold (1e-12) or
-    /// the gaps underflow; else the reduced dynamics for the deep model when the init
+    /// `u^1 = 0`, `u^j = alpha` when `alpha^L` is at most the plateau threshold (1e-12), from
+    /// any other init under (A) when its gap scale is below `1e3 atol` or its gaps
+    /// underflow, and for `u^L - v^L` (`L >= 3`) from a positive init whose largest entry
+    /// is below `atol / rtol`; else the reduced dynamics for the deep model when the init
     /// satisfies assumption (A) (for two layers: and its largest entry is at least
     /// `atol / rtol`, 1e-2 at the defaults), else the dual dynamics for the two-layer
     /// models (`u ⊙ v`, `u^2 - v^2`), the layer ODE otherwise; the run's `solver` says
@@ -28,9 +30,11 @@ pub enum Dynamics {
     /// (the two-layer models `u ⊙ v` and `u^2 - v^2` only, any init; exact at any init
     /// scale, a plateau costs one step; docs/math.md section 11).
     Dual,
-    /// `small_init`: the deep model with `L >= 3` from `u^1 = 0`, `u^j = alpha` only, in
-    /// `z` (`u^1 = alpha sinh z`, `u^j = alpha cosh z`: exact at any `alpha`), plateaus
-    /// skipped in closed form (docs/math.md section 12, deeper networks at any scale).
+    /// `small_init`: the deep model with `L >= 3` from any init under (A), or
+    /// `u^L - v^L` with `L >= 3` from a positive init, in one variable `z` per coordinate
+    /// (e.g. `u^1 = alpha sinh z`, `u^j = alpha cosh z` from `u^1 = 0`, `u^j = alpha`;
+    /// `u^-(L-2) = h (1 - tanh z)`, `v^-(L-2) = h (1 + tanh z)`: exact at any scale),
+    /// plateaus skipped in closed form (docs/math.md section 12).
     SmallInit,
 }
 

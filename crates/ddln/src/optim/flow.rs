@@ -19,6 +19,7 @@ use crate::error::{DdlnError, Result};
 use crate::memory::{self, Estimate};
 use crate::observe::{Control, Observer, StepView};
 use crate::param::gapped_flow::{ln_gap_scale, GappedFlow};
+use crate::param::signed_power_flow::SignedPowerFlow;
 use crate::param::two_layer_flow::TwoLayerFlow;
 use crate::param::zero_first_flow::{zero_first_alpha, ZeroFirstFlow};
 use crate::param::{Model, Reduced, TwoLayer};
@@ -80,6 +81,7 @@ enum Chosen {
     Dual(TwoLayerFlow),
     SmallInit(ZeroFirstFlow),
     SmallInitGapped(GappedFlow),
+    SmallInitSigned(SignedPowerFlow),
 }
 
 /// The small-init dynamics of `init` at depth `L >= 3`: from `u^1 = 0`, `u^j = alpha`
@@ -139,6 +141,29 @@ fn gapped_choice(init: &[f64], depth: usize, d: usize, atol: f64) -> Option<(Cho
     Some((
         Chosen::SmallInitGapped(flow),
         format!("small_init (auto): deep model from an init under (A), and {why}"),
+    ))
+}
+
+/// The small-init dynamics of `u^L - v^L` (`L >= 3`) from a positive init whose largest
+/// entry is below `atol / rtol`, where the layers' absolute tolerance would swamp their
+/// relative accuracy (the rule of the two-layer models). Measured on 40 x 100: above it
+/// the ODE on `(u, v)` is 2-4x faster; at 1e-3 they cost the same; at 1e-5 and `L = 4`
+/// the layers crawl through the plateaus (21 s against 1.5 s).
+fn signed_choice(
+    init: &[f64],
+    power: usize,
+    d: usize,
+    settings: &FlowSettings,
+) -> Option<(Chosen, String)> {
+    let scale = init.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let resolved = settings.atol / settings.rtol;
+    if power < 3 || scale >= resolved {
+        return None;
+    }
+    let flow = SignedPowerFlow::new(init, power, d).ok()?;
+    Some((
+        Chosen::SmallInitSigned(flow),
+        format!("small_init (auto): u^{power} - v^{power} from a positive init whose largest entry {scale:.1e} is below atol / rtol = {resolved:.1e}, where the layers' absolute tolerance would swamp their relative accuracy; in z per coordinate it is exact at any scale, plateaus skipped"),
     ))
 }
 
@@ -208,6 +233,11 @@ fn choose_dynamics(
             return Ok(choice);
         }
     }
+    if let (Dynamics::Auto, Model::Signed { power }, true) = (dynamics, model, square_loss) {
+        if let Some(choice) = signed_choice(init, power, d, settings) {
+            return Ok(choice);
+        }
+    }
     match (dynamics, model) {
         (Dynamics::Layers, _) => Ok((Chosen::Layers, "layers: as asked".into())),
         (Dynamics::SmallInit, Model::Deep { depth }) => match zero_first_alpha(init, depth, d) {
@@ -224,9 +254,13 @@ fn choose_dynamics(
                 format!("the small-init dynamics need the deep model with L >= 3, got L = {depth}; use `reduced`, `layers` or `auto`"),
             )),
         },
+        (Dynamics::SmallInit, Model::Signed { power }) if power >= 3 => Ok((
+            Chosen::SmallInitSigned(SignedPowerFlow::new(init, power, d)?),
+            "small_init: as asked".into(),
+        )),
         (Dynamics::SmallInit, _) => Err(DdlnError::invalid(
             "dynamics",
-            format!("the small-init dynamics exist for the deep model with L >= 3; this is {}; use `layers` or `auto`", model.name()),
+            format!("the small-init dynamics exist for the deep model and u^L - v^L with L >= 3; this is {}; use `dual` (two layers), `layers` or `auto`", model.name()),
         )),
         (Dynamics::Dual, _) => match two_layer {
             Some(form) => Ok((
@@ -289,7 +323,9 @@ pub fn gradient_flow<O: Observer>(
     let (chosen, reason) = choose_dynamics(model, init, d, settings, square_loss)?;
     flow_memory(problem, model, !matches!(chosen, Chosen::Layers))?.check("X")?;
     match &chosen {
-        Chosen::SmallInit(_) | Chosen::SmallInitGapped(_) if !square_loss => {
+        Chosen::SmallInit(_) | Chosen::SmallInitGapped(_) | Chosen::SmallInitSigned(_)
+            if !square_loss =>
+        {
             Err(DdlnError::invalid(
                 "dynamics",
                 "the small-init dynamics skip plateaus by least squares: they need the squared loss; use `reduced` or `layers`",
@@ -297,6 +333,7 @@ pub fn gradient_flow<O: Observer>(
         }
         Chosen::SmallInit(flow) => small_init_run(problem, flow, settings, reason, observer),
         Chosen::SmallInitGapped(flow) => small_init_run(problem, flow, settings, reason, observer),
+        Chosen::SmallInitSigned(flow) => small_init_run(problem, flow, settings, reason, observer),
         Chosen::Dual(f) => {
             let mut sys = TwoLayerSystem::new(problem, f);
             // Error control in xi: an absolute error e of xi is a relative error of at

@@ -99,8 +99,8 @@ pub struct SkipHooks<'a, O: Observer> {
 
 /// Integrates from the init's `z` ([`SmallInitMap::start`]) to `tau_out`'s last entry,
 /// recording at every `tau_out` (ascending, `>= 0`). `settings`' `rtol`, integrator and
-/// step budget apply (its `t_end` and `atol` do not: `z` is held to `rtol / L`
-/// absolutely, `rtol` on every `theta_i` that matters).
+/// step budget apply (its `t_end` and `atol` do not: `z` is held to `rtol` over
+/// [`SmallInitMap::log_gain`] absolutely, `rtol` on every `theta_i` that matters).
 pub fn integrate_skipping<M: SmallInitMap, O: Observer>(
     problem: &Problem,
     flow: &M,
@@ -110,7 +110,6 @@ pub fn integrate_skipping<M: SmallInitMap, O: Observer>(
     hooks: SkipHooks<'_, O>,
 ) -> SkipOutcome {
     let d = problem.dim();
-    let depth = flow.depth();
     let tau_end = tau_out.last().copied().unwrap_or(0.0);
     // tau per unit of flow time (0 when it underflows: a stretch then lasts no tau).
     let tau_rate = flow.tau_rate();
@@ -124,8 +123,8 @@ pub fn integrate_skipping<M: SmallInitMap, O: Observer>(
     let (mut tau, mut skips, mut next_out) = (0.0f64, 0, 0);
     let mut just_skipped = false;
     let mut flat = settings.clone();
-    // An absolute error e in z is a relative error of at most L e in theta.
-    flat.atol = settings.rtol / depth as f64;
+    // An absolute error e in z is a relative error of at most log_gain e in theta.
+    flat.atol = settings.rtol / flow.log_gain();
     flat.rtol = 0.0;
     let loss0 = problem.loss_and_gradient(&theta, &mut grad);
     let grad_floor = skip.stationary_rtol * max_abs(&grad);

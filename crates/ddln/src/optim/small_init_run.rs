@@ -44,8 +44,8 @@ pub(super) fn small_init_run<M: SmallInitMap, O: Observer>(
     dynamics_reason: String,
     observer: &mut O,
 ) -> Result<Run> {
-    let (d, depth) = (problem.dim(), flow.depth());
-    let layers_len = depth * d;
+    let d = problem.dim();
+    let layers_len = flow.rows() * d;
     // tau per unit of flow time; 0 when alpha^(L-2) underflows: then no representable
     // flow time reaches the first jump, and the run stays on its first plateau.
     let tau_rate = flow.tau_rate();

@@ -8,6 +8,7 @@ pub mod gapped_flow;
 pub mod reduced;
 mod redundant;
 mod signed;
+pub mod signed_power_flow;
 pub mod small_init_map;
 pub mod two_layer;
 pub mod two_layer_flow;

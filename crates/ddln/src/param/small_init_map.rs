@@ -7,8 +7,19 @@
 
 /// A per-coordinate small-init map. `i` indexes the coordinate.
 pub trait SmallInitMap {
-    /// The depth `L >= 3`.
+    /// The depth `L >= 3` (the power of the signed model).
     fn depth(&self) -> usize;
+
+    /// Rows of the model's state: `L` layers, or `u` and `v` of the signed model.
+    fn rows(&self) -> usize {
+        self.depth()
+    }
+
+    /// A bound on `|d ln theta_i / dz|` away from `theta_i = 0`: an absolute error `e` in
+    /// `z` is a relative error of at most this times `e` in `theta_i`.
+    fn log_gain(&self) -> f64 {
+        self.depth() as f64
+    }
 
     /// `tau` per unit of flow time (0 when it underflows).
     fn tau_rate(&self) -> f64;

@@ -8,7 +8,8 @@
 //! `a0, b0 != 0`), `theta_i` reaches order one when `xi_i` reaches
 //! [`TwoLayerFlow::dual_edges`]; for the deep model with `L >= 3` under assumption (A),
 //! the mirror map's dual box ([`Entropy::dual_box`]), which `xi` can approach but never
-//! leave. The time unit of `time_accelerated` is the mean half-width of the box:
+//! leave; for `u^L - v^L` with `L >= 3` from a positive init, where `u` or `v` blows up
+//! ([`SignedPowerFlow::dual_box`]). The time unit of `time_accelerated` is the mean half-width of the box:
 //! `log(1/alpha)` (two layers) or `w_L alpha^{-(L-2)}` (deep, `u^1 = 0`, `u^j = alpha`) for
 //! the standard inits, so it is the `t~` and `tau` of the limit algorithm.
 
@@ -18,6 +19,7 @@ use crate::mirror::Entropy;
 use crate::observe::{Control, Observer, StepView};
 use crate::optim::Run;
 use crate::param::gapped_flow::GappedFlow;
+use crate::param::signed_power_flow::SignedPowerFlow;
 use crate::param::two_layer_flow::TwoLayerFlow;
 use crate::param::{Model, TwoLayer};
 use crate::problem::Problem;
@@ -73,9 +75,17 @@ pub fn run_box(model: Model, init: &[f64], d: usize) -> std::result::Result<RunB
                 }
             },
         }
+    } else if let Model::Signed { power } = model {
+        match SignedPowerFlow::new(init, power, d) {
+            Ok(flow) => (
+                flow.dual_box(),
+                format!("u^{power} - v^{power}: u or v blows up where xi_i reaches u_i(0)^-{} / {} or -v_i(0)^-{} / {}", power - 2, power * (power - 2), power - 2, power * (power - 2)),
+            ),
+            Err(e) => return Err(format!("the jumps of u^L - v^L need a positive init: {e}")),
+        }
     } else {
         return Err(format!(
-            "the jumps are computed for the deep model (under assumption (A) for L >= 3) and u^2 - v^2; this is {}",
+            "the jumps are computed for the deep model (under assumption (A) for L >= 3) and u^L - v^L (positive inits for L >= 3); this is {}",
             model.name()
         ));
     };
