@@ -6,7 +6,7 @@ use std::io::Write;
 use ddln::mirror::PredictStatus;
 use ddln::Status;
 
-/// The run did what was asked (`Completed`, `Converged`).
+/// The run did what was asked (`Completed`, `Converged`, `SmallInitLimit`).
 pub const SUCCESS: i32 = 0;
 /// Bad input or an I/O failure: nothing was computed or nothing was written. (Code 2 is
 /// clap's, for command-line syntax.)
@@ -38,7 +38,7 @@ pub fn for_status(status: Status) -> i32 {
 /// The exit code of a prediction that ended with `status`.
 pub fn for_prediction(status: PredictStatus) -> i32 {
     match status {
-        PredictStatus::Converged => SUCCESS,
+        PredictStatus::Converged | PredictStatus::SmallInitLimit => SUCCESS,
         PredictStatus::PrecisionLimited => PRECISION_LIMITED,
         PredictStatus::NotInRange
         | PredictStatus::MaxIterations
@@ -47,7 +47,7 @@ pub fn for_prediction(status: PredictStatus) -> i32 {
 }
 
 /// The table printed by `ddln --help`.
-pub const TABLE: &str = "Exit codes: 0 success (Completed, Converged); 1 bad input or I/O error (nothing written); \
+pub const TABLE: &str = "Exit codes: 0 success (Completed, Converged, SmallInitLimit); 1 bad input or I/O error (nothing written); \
 2 command-line syntax; 3 Diverged; 4 MaxSteps; 5 StepSizeTooSmall; 6 PrecisionLimited; 7 the predictor did not converge; \
 130 stopped by SIGINT/SIGTERM (partial outputs saved).";
 

@@ -102,8 +102,14 @@ fn interpolator_dict<'py>(
 ///     The dual variable: xi(inf) = X^T nu.
 /// status : str
 ///     "Converged", "NotInRange" (y is not in range(X): no interpolator exists),
-///     "MaxIterations", "LineSearchFailed" or "PrecisionLimited" (the init is too small
-///     for f64 to resolve the limit). Never raised; only "Converged" is the limit.
+///     "MaxIterations", "LineSearchFailed", "PrecisionLimited" (the init is too small
+///     for f64 to resolve the limit) or "SmallInitLimit" (f64 cannot resolve the map,
+///     and theta is the alpha -> 0 limit, the weighted-L1 interpolator of the init's
+///     shape, which is the end point to within limit_order_log10). Never raised; only
+///     "Converged" and "SmallInitLimit" are the end point.
+/// limit_order_log10 : float or None
+///     For "SmallInitLimit": log10 of the order c^(L-2) of the limit's distance to the
+///     end of gradient flow (c the init's scale); None otherwise.
 /// message : str
 ///     Detail of the status.
 /// entropy_value : float
@@ -149,6 +155,8 @@ pub struct PyPrediction {
     #[pyo3(get)]
     cg_iterations: usize,
     #[pyo3(get)]
+    limit_order_log10: Option<f64>,
+    #[pyo3(get)]
     min_l1: Option<Py<PyAny>>,
     #[pyo3(get)]
     min_l2: Option<Py<PyAny>>,
@@ -188,7 +196,8 @@ impl PyPrediction {
 struct Baselines {
     l1: Interpolator,
     l2: Interpolator,
-    /// The deep model's small-init limit (`None` for the power models).
+    /// The small-init limit (deep under (A), or `u^L - v^L` from a positive init; `None`
+    /// for the other models).
     limit: Option<SmallInitLimit>,
 }
 
@@ -205,6 +214,7 @@ fn prediction(py: Python<'_>, p: Prediction, baselines: Option<Baselines>) -> Re
         residual_floor: p.residual_floor,
         iterations: p.iterations,
         cg_iterations: p.cg_iterations,
+        limit_order_log10: p.limit_order_log10,
         min_l1: None,
         min_l2: None,
         small_init_limit: None,
@@ -333,13 +343,7 @@ pub fn implicit_bias(
         let (problem, init, model) = (&setup.problem, &setup.init, setup.model);
         let pred = mirror::predict_model(problem, model, init, &settings)?;
         let extra = if baselines {
-            let d = problem.dim();
-            let limit = match model {
-                ddln::Model::Deep { depth } if ddln::theory::assumption_a(init, depth, d).holds => {
-                    Some(mirror::small_init_limit(problem, init, depth, &lp)?)
-                }
-                _ => None,
-            };
+            let limit = mirror::model_small_init_limit(problem, model, init, &lp)?;
             Some(Baselines {
                 l1: mirror::min_l1(problem, &lp)?,
                 l2: mirror::min_l2(problem)?,

@@ -131,3 +131,17 @@ def test_signed_power_flows_far_below_f64():
     assert jumps["worst_time_error"] < 1e-6
     res = linprog(np.ones(2 * d), A_eq=np.hstack([X, -X]), b_eq=y, bounds=(0, None), method="highs")
     np.testing.assert_allclose(run.theta[-1], res.x[:d] - res.x[d:], atol=1e-7)
+
+
+def test_implicit_bias_below_f64_is_the_small_init_limit():
+    """u^3 - v^3 from u = v = 1e-200: f64 cannot resolve the mirror map, and
+    ddln.implicit_bias answers with the alpha -> 0 limit (status "SmallInitLimit"), which
+    for u = v is SciPy HiGHS's basis pursuit solution."""
+    X, y = ddln.data.sparse_recovery(10, 20, 3, seed=7)
+    d = X.shape[1]
+    pred = ddln.implicit_bias(X, y, np.full((2, d), 1e-200), model="signed", power=3)
+    assert pred.status == "SmallInitLimit", pred.message
+    assert pred.limit_order_log10 == pytest.approx(-200.0)
+    res = linprog(np.ones(2 * d), A_eq=np.hstack([X, -X]), b_eq=y, bounds=(0, None), method="highs")
+    np.testing.assert_allclose(pred.theta, res.x[:d] - res.x[d:], atol=1e-8)
+    np.testing.assert_allclose(pred.small_init_limit, pred.theta, atol=1e-14)

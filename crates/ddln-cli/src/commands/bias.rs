@@ -6,10 +6,11 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Args;
-use ddln::mirror::{min_l1, min_l2, predict_model, small_init_limit, LpSettings, PredictSettings};
-use ddln::theory::assumption_a;
+use ddln::mirror::{
+    min_l1, min_l2, model_small_init_limit, predict_model, LpSettings, PredictSettings,
+};
 use ddln::vector::{check_sparsity_rtol, distance, nonzeros, SPARSITY_RTOL};
-use ddln::{Loss, Model};
+use ddln::Loss;
 use serde_json::json;
 
 use super::source::SourceArgs;
@@ -85,6 +86,7 @@ pub fn run(args: &BiasArgs) -> Result<i32> {
         "entropy_value": prediction.entropy_value,
         "residual": prediction.residual,
         "relative_residual": prediction.relative_residual,
+        "limit_order_log10": prediction.limit_order_log10,
         "model": loaded.model.name(),
         "nonzeros": { "rtol": sparsity_tol, "theta_inf": nonzeros(theta, sparsity_tol) },
         "settings": settings,
@@ -98,13 +100,7 @@ pub fn run(args: &BiasArgs) -> Result<i32> {
     if !args.no_baselines {
         let l1 = min_l1(&loaded.problem, &lp)?;
         let l2 = min_l2(&loaded.problem)?;
-        // The weighted-L1 small-init limit is derived for the deep model under (A).
-        let limit = match loaded.model {
-            Model::Deep { depth } if assumption_a(&loaded.init, depth, d).holds => {
-                Some(small_init_limit(&loaded.problem, &loaded.init, depth, &lp)?)
-            }
-            _ => None,
-        };
+        let limit = model_small_init_limit(&loaded.problem, loaded.model, &loaded.init, &lp)?;
         let distances = json!({
             "theta_inf_to_min_l1": distance(theta, &l1.theta),
             "theta_inf_to_min_l2": distance(theta, &l2.theta),

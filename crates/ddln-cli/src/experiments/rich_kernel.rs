@@ -295,7 +295,11 @@ impl Experiment for RichKernel {
             && thresholds.windows(2).all(|w| w[0] <= w[1])
             && thresholds[0] < thresholds[thresholds.len() - 1];
         let by_status = |s: &str| points.iter().filter(|p| p.status == s).count();
-        let (converged, limited) = (by_status("Converged"), by_status("PrecisionLimited"));
+        let (converged, limited, limit) = (
+            by_status("Converged"),
+            by_status("PrecisionLimited"),
+            by_status("SmallInitLimit"),
+        );
         let claims = vec![
             Claim {
                 statement: "Every depth: small inits end at the minimum-L1 interpolator (within 5% of |min-L1 - min-L2|)".into(),
@@ -321,7 +325,7 @@ impl Experiment for RichKernel {
                 statement: "The predictor converges at every (depth, alpha), tiny inits included (the dual variable sits within alpha^(L-2) of its box edge, relative, and is carried as its distance to it)".into(),
                 holds: converged == points.len(),
                 evidence: format!(
-                    "{converged} converged, {limited} PrecisionLimited, of {} points, in {predict_seconds:.2} s of predictor time",
+                    "{converged} converged, {limit} SmallInitLimit, {limited} PrecisionLimited, of {} points, in {predict_seconds:.2} s of predictor time",
                     points.len()
                 ),
             },

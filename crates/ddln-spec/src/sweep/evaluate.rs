@@ -137,7 +137,7 @@ fn run_task(
                 .map(|b| b.theta_predicted.clone()),
             _ => predict_model(problem, model, &init, predict_settings)
                 .ok()
-                .filter(|p| p.status == PredictStatus::Converged)
+                .filter(|p| p.status.resolved())
                 .map(|p| p.theta),
         }
     } else {

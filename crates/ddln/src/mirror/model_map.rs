@@ -11,7 +11,8 @@ use crate::theory::assumption_a;
 use super::entropy::Entropy;
 use super::map::MirrorMap;
 use super::power::PowerMap;
-use super::predict::{predict_with, PredictSettings, Prediction};
+use super::predict::{predict_with, PredictSettings, PredictStatus, Prediction};
+use super::predict_limit::limit_prediction;
 use super::tied::TiedMap;
 
 /// The mirror map of a model from its init.
@@ -193,12 +194,29 @@ impl ModelMap {
 }
 
 /// Where gradient flow on `model` from `init` ends on the squared-loss `problem`.
+///
+/// Where f64 cannot resolve the mirror map (the Newton predictor is
+/// `PrecisionLimited`, or the init's gaps underflow) and the init is small enough that
+/// the `alpha -> 0` limit is the answer to within `settings.floor_rtol` (its order
+/// `c^(L-2)`), the answer is that limit, with status
+/// [`PredictStatus::SmallInitLimit`] ([`super::predict_limit`]).
 pub fn predict_model(
     problem: &Problem,
     model: Model,
     init: &[f64],
     settings: &PredictSettings,
 ) -> Result<Prediction> {
-    let map = ModelMap::new(model, init, problem.dim())?;
-    predict_with(problem, &map, settings)
+    let attempt = ModelMap::new(model, init, problem.dim())
+        .and_then(|map| predict_with(problem, &map, settings));
+    let why = match &attempt {
+        Ok(p) if p.status == PredictStatus::PrecisionLimited => {
+            "the Newton predictor reached f64's floor"
+        }
+        Ok(_) => return attempt,
+        Err(_) => "the map's gaps or edges are not floats",
+    };
+    match limit_prediction(problem, model, init, settings, why)? {
+        Some(limit) => Ok(limit),
+        None => attempt,
+    }
 }

@@ -101,17 +101,33 @@ pub enum PredictStatus {
     /// `floor_rtol ||y||`: the init is too small (for its depth) for the limit to be
     /// computed in f64. `theta` is the last iterate, not the limit.
     PrecisionLimited,
+    /// The init is too small for f64 to resolve `Q` (`PrecisionLimited`, or gaps that
+    /// underflow), and so small that the `alpha -> 0` limit is the answer to within
+    /// `limit_order` (see [`crate::mirror::model_map::predict_model`]): `theta` is the
+    /// weighted-L1 interpolator of the init's shape, by LP ([`crate::mirror::small_init`]).
+    SmallInitLimit,
+}
+
+impl PredictStatus {
+    /// Whether `theta` is the predicted end point (`Converged` or `SmallInitLimit`).
+    pub fn resolved(&self) -> bool {
+        matches!(
+            self,
+            PredictStatus::Converged | PredictStatus::SmallInitLimit
+        )
+    }
 }
 
 impl PredictStatus {
     /// Every variant, in declaration order (the vocabulary the frontends build their
     /// enums from).
-    pub const ALL: [PredictStatus; 5] = [
+    pub const ALL: [PredictStatus; 6] = [
         PredictStatus::Converged,
         PredictStatus::NotInRange,
         PredictStatus::MaxIterations,
         PredictStatus::LineSearchFailed,
         PredictStatus::PrecisionLimited,
+        PredictStatus::SmallInitLimit,
     ];
 }
 
@@ -143,6 +159,9 @@ pub struct Prediction {
     pub status: PredictStatus,
     /// Detail for the user.
     pub message: String,
+    /// For [`PredictStatus::SmallInitLimit`]: `log10` of the order `c^(L-2)` of the
+    /// limit's distance to the end of gradient flow (`None` otherwise).
+    pub limit_order_log10: Option<f64>,
 }
 
 /// Predicts where gradient flow on the DDLN with `depth` layers, started at `init`
@@ -400,6 +419,7 @@ fn predict_solving<M: MirrorMap>(
         cg_iterations,
         status,
         message,
+        limit_order_log10: None,
     })
 }
 

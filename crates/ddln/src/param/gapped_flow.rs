@@ -282,15 +282,24 @@ impl GappedFlow {
     /// The open interval of `xi_i` values (flow units, 0 at the init), ordered, per
     /// coordinate: the mirror map's dual box (infinite where `c_i^-(L-2)` overflows).
     pub fn dual_box(&self) -> Vec<(f64, f64)> {
+        self.ln_dual_box()
+            .into_iter()
+            .map(|(lo, hi)| (-lo.exp(), hi.exp()))
+            .collect()
+    }
+
+    /// `(ln(-lo_i), ln hi_i)` of [`Self::dual_box`], finite at any scale.
+    pub fn ln_dual_box(&self) -> Vec<(f64, f64)> {
         let n = (self.depth - 2) as f64;
         (0..self.d)
             .map(|i| {
-                let k = (-n * self.ln_c[i]).exp();
+                let ln_k = -n * self.ln_c[i];
                 let (lower, upper) = self.edge_distances(i, self.z0[i]);
+                let (lower, upper) = (ln_k + lower.ln(), ln_k + upper.ln());
                 if self.sign[i] > 0.0 {
-                    (-k * lower, k * upper)
+                    (lower, upper)
                 } else {
-                    (-k * upper, k * lower)
+                    (upper, lower)
                 }
             })
             .collect()

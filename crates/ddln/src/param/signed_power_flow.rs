@@ -106,14 +106,27 @@ impl SignedPowerFlow {
     /// The box of `xi_i` (flow units, 0 at the init): `(-v0^-(L-2), u0^-(L-2)) / (L (L-2))`,
     /// the values at which `v` or `u` blows up.
     pub fn dual_box(&self) -> Vec<(f64, f64)> {
-        let scale = self.power as f64 * self.n();
+        self.ln_dual_box()
+            .into_iter()
+            .map(|(lo, hi)| (-lo.exp(), hi.exp()))
+            .collect()
+    }
+
+    /// `(ln(-lo_i), ln hi_i)` of [`Self::dual_box`], finite at any scale.
+    pub fn ln_dual_box(&self) -> Vec<(f64, f64)> {
+        let ln_scale = (self.power as f64 * self.n()).ln();
         (0..self.z0.len())
             .map(|i| {
-                let h = (-self.n() * self.ln_beta[i]).exp();
+                let ln_h = -self.n() * self.ln_beta[i] - ln_scale;
                 let (lower, upper) = self.edge_distances(i, self.z0[i]);
-                (-h * lower / scale, h * upper / scale)
+                (ln_h + lower.ln(), ln_h + upper.ln())
             })
             .collect()
+    }
+
+    /// `ln beta_ref = max_i ln beta_i`: the init's scale (`alpha` from `u = v = alpha`).
+    pub fn ln_scale(&self) -> f64 {
+        self.ln_beta_ref
     }
 }
 
