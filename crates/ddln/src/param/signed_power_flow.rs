@@ -20,12 +20,21 @@ use super::zero_first_flow::{ln_cosh, ln_sinh_abs};
 use crate::error::{DdlnError, Result};
 use crate::mirror::quadrature::bracketed_newton;
 
+/// The fast paths evaluate `cosh z`, `cosh^p z` and `sinh(p z)` directly for
+/// `(p + 1) |z|` up to this (no overflow; the products stay below 1e200).
+const DIRECT_Z: f64 = 300.0;
+
 /// The per-coordinate maps of the signed power model from a positive init.
 #[derive(Debug, Clone)]
 pub struct SignedPowerFlow {
     power: usize,
     /// `ln beta_i`, `beta_i = h_i^(-1/(L-2))` (`beta = alpha` from `u = v = alpha`).
     ln_beta: Vec<f64>,
+    /// `(beta_i^L, beta_i^(L-2))` where both are normal floats, else `None` (the
+    /// logarithmic paths then).
+    powers: Vec<Option<(f64, f64)>>,
+    /// `p` when it is an integer (`L = 3, 4`): `cosh^p` by multiplication.
+    integer_p: Option<i32>,
     /// `max_i ln beta_i`: the fastest coordinate sets the unit of `tau`.
     ln_beta_ref: f64,
     /// The init's `z`: `(L-2)/2 ln(u_i / v_i)`.
@@ -70,12 +79,41 @@ impl SignedPowerFlow {
             z0.push(0.5 * (b - a));
         }
         let ln_beta_ref = ln_beta.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let powers = ln_beta
+            .iter()
+            .map(|&b| {
+                let (bl, bn) = ((power as f64 * b).exp(), (n * b).exp());
+                (bl.is_normal() && bn.is_normal()).then_some((bl, bn))
+            })
+            .collect();
+        let integer_p = power
+            .is_multiple_of(power - 2)
+            .then_some((power / (power - 2)) as i32);
         Ok(SignedPowerFlow {
             power,
             ln_beta,
+            powers,
+            integer_p,
             ln_beta_ref,
             z0,
         })
+    }
+
+    /// `(beta^L, beta^(L-2), cosh z, cosh^p z, sinh(p z))` where they are floats and
+    /// nothing overflows (`None` elsewhere): the fast paths, one `cosh` and one `sinh`.
+    #[inline]
+    fn direct(&self, i: usize, z: f64) -> Option<(f64, f64, f64, f64, f64)> {
+        let (bl, bn) = self.powers[i]?;
+        let p = self.p();
+        if (p + 1.0) * z.abs() > DIRECT_Z {
+            return None;
+        }
+        let c = z.cosh();
+        let cp = match self.integer_p {
+            Some(k) => c.powi(k),
+            None => c.powf(p),
+        };
+        Some((bl, bn, c, cp, (p * z).sinh()))
     }
 
     /// `L - 2`.
@@ -156,7 +194,21 @@ impl SmallInitMap for SignedPowerFlow {
         if z == 0.0 {
             return 0.0;
         }
+        if let Some((bl, _, _, cp, sp)) = self.direct(i, z) {
+            return 2.0 * bl * cp * sp;
+        }
         z.signum() * self.ln_theta_abs(i, z).exp()
+    }
+
+    #[inline]
+    fn theta_and_rate(&self, i: usize, z: f64) -> (f64, f64) {
+        match self.direct(i, z) {
+            Some((bl, bn, c, cp, sp)) => (
+                2.0 * bl * cp * sp,
+                self.power as f64 * self.n() * bn * c * c,
+            ),
+            None => (self.theta(i, z), self.rate(i, z)),
+        }
     }
 
     /// `2 p beta^L cosh^(p-1) z cosh((p+1) z)`.
@@ -336,6 +388,39 @@ mod tests {
                     let want = (-((power - 2) as f64) * flow.ln_beta(i)).exp()
                         / (l * (l - 2.0) * z.cosh().powi(2));
                     assert!((dxi - want).abs() <= 1e-7 * want, "{dxi} vs {want}");
+                }
+            }
+        }
+    }
+
+    /// The fast paths (`cosh`, `sinh` and powers of `beta`) are the logarithmic formulas,
+    /// and hand over to them where `beta^L` is not a float or `z` is large.
+    #[test]
+    fn direct_paths_are_the_logarithmic_formulas() {
+        let d = 4;
+        for power in [3usize, 4, 5] {
+            for scale in [0.3, 1e-20, 1e-150] {
+                let flow = SignedPowerFlow::new(&init(d, scale), power, d).unwrap();
+                for i in 0..d {
+                    for z in [-80.0f64, -3.0, -1e-3, 0.0, 2e-9, 0.6, 4.0, 95.0, 200.0] {
+                        let slow = if z == 0.0 {
+                            0.0
+                        } else {
+                            z.signum() * flow.ln_theta_abs(i, z).exp()
+                        };
+                        let (theta, rate) = flow.theta_and_rate(i, z);
+                        if slow.is_infinite() {
+                            assert_eq!(theta, slow);
+                            continue;
+                        }
+                        assert!(
+                            (theta - slow).abs() <= 1e-13 * slow.abs(),
+                            "{theta} vs {slow}"
+                        );
+                        assert_eq!(theta, flow.theta(i, z));
+                        let r = flow.rate(i, z);
+                        assert!((rate - r).abs() <= 1e-13 * r, "{rate} vs {r}");
+                    }
                 }
             }
         }
