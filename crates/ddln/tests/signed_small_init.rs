@@ -180,3 +180,54 @@ fn jumps_of_a_run_far_below_f64() {
     assert!(jumps.jumps.len() >= 3);
     assert!(jumps.worst_time_error < 1e-6, "{}", jumps.worst_time_error);
 }
+
+/// Bad input: the small-init dynamics of `u^L - v^L` asked for an init with a zero or
+/// negative entry, for `L = 2`, or for the logistic loss are errors that name the field
+/// and the fix; `auto` keeps such inits on the layer ODE.
+#[test]
+fn inits_outside_the_map_are_clear_errors() {
+    let problem = seeded(10, 20, 7);
+    let d = problem.dim();
+    let asked = FlowSettings {
+        t_end: 1.0,
+        dynamics: Dynamics::SmallInit,
+        ..FlowSettings::default()
+    };
+    let mut init = vec![1e-6; 2 * d];
+    init[d + 2] = -1e-6;
+    let err = gradient_flow(&problem, Model::Signed { power: 3 }, &init, &asked, &mut ())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("init") && err.contains("v[2]") && err.contains("`layers`"),
+        "{err}"
+    );
+    let auto = FlowSettings {
+        dynamics: Dynamics::Auto,
+        ..asked.clone()
+    };
+    let run = gradient_flow(&problem, Model::Signed { power: 3 }, &init, &auto, &mut ()).unwrap();
+    assert_eq!(run.solver.unwrap().dynamics, Dynamics::Layers);
+    let err = gradient_flow(
+        &problem,
+        Model::Signed { power: 2 },
+        &vec![1e-6; 2 * d],
+        &asked,
+        &mut (),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("dynamics") && err.contains("`dual`"), "{err}");
+    let labels: Vec<f64> = problem.y().iter().map(|v| v.signum()).collect();
+    let logistic = Problem::new(problem.x().to_vec(), 10, d, labels, Loss::Logistic).unwrap();
+    let err = gradient_flow(
+        &logistic,
+        Model::Signed { power: 3 },
+        &vec![1e-6; 2 * d],
+        &asked,
+        &mut (),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("squared loss"), "{err}");
+}
