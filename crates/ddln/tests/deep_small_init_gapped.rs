@@ -112,7 +112,6 @@ fn gaussian_inits_far_below_f64_reach_the_weighted_l1_limit() {
         for depth in [3usize, 4] {
             let shape = common::random_init(depth, d, 1.0, 20 + seed);
             let limit = small_init_limit(&problem, &shape, depth, &lp).unwrap();
-            let scale_of = |t: &[f64]| t.iter().fold(0.0f64, |m, v| m.max(v.abs()));
             let mut steps = Vec::new();
             // Flow time runs to c^-(L-2) times the jumps' tau: a float up to 1e308.
             let scales: &[f64] = if depth == 3 {
@@ -122,20 +121,14 @@ fn gaussian_inits_far_below_f64_reach_the_weighted_l1_limit() {
             };
             for &scale in scales {
                 let init: Vec<f64> = shape.iter().map(|v| v * scale).collect();
-                let settings = FlowSettings {
-                    t_end: 1e3 * time_unit(&init, depth, d),
-                    ..FlowSettings::default()
-                };
-                let run =
-                    gradient_flow(&problem, Model::deep(depth), &init, &settings, &mut ()).unwrap();
-                assert!(run.status.is_success(), "{}", run.message);
-                assert_eq!(run.solver.as_ref().unwrap().dynamics, Dynamics::SmallInit);
-                let error = run
-                    .final_theta
-                    .iter()
-                    .zip(&limit.solution.theta)
-                    .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()))
-                    / scale_of(&limit.solution.theta);
+                let t_end = 1e3 * time_unit(&init, depth, d);
+                let (error, run) = common::small_init_end(
+                    &problem,
+                    Model::deep(depth),
+                    &init,
+                    t_end,
+                    &limit.solution.theta,
+                );
                 eprintln!(
                     "{n}x{d} L={depth} scale={scale:e}: distance to the weighted-L1 limit {error:.2e}, loss {:.2e}, {} steps; {}",
                     run.final_loss, run.stats.steps, run.message
@@ -157,28 +150,9 @@ fn jumps_of_a_run_far_below_f64() {
     let problem = seeded(10, 20, 7);
     let d = problem.dim();
     let init = common::random_init(3, d, 1e-200, 24);
-    let method = ddln::Method::Flow(FlowSettings {
-        t_end: 400.0 * time_unit(&init, 3, d),
-        ..FlowSettings::default()
-    });
-    let report = ddln::train(
-        &problem,
-        Model::deep(3),
-        &init,
-        &method,
-        &ddln::RateCheck::default(),
-        &mut (),
-    )
-    .unwrap();
-    let checked = report.jumps.expect("jumps are checked");
-    let jumps = checked.check.expect("jumps reported at small init");
-    eprintln!(
-        "{}: {} jumps, worst time error {:.2e}",
-        jumps.box_source,
-        jumps.jumps.len(),
-        jumps.worst_time_error
-    );
-    assert!(jumps.box_source.contains("z-map"));
-    assert!(jumps.jumps.len() >= 3);
-    assert!(jumps.worst_time_error < 1e-6, "{}", jumps.worst_time_error);
+    let t_end = 400.0 * time_unit(&init, 3, d);
+    let (source, count, worst) = common::run_jumps(&problem, Model::deep(3), &init, t_end);
+    assert!(source.contains("z-map"));
+    assert!(count >= 3);
+    assert!(worst < 1e-6, "{worst}");
 }

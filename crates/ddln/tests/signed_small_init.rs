@@ -110,7 +110,6 @@ fn inits_far_below_f64_reach_the_weighted_l1_limit() {
                     .map(|i| (shape[i].powi(e), shape[d + i].powi(e)))
                     .unzip();
                 let limit = weighted_l1(&problem, &w_plus, &w_minus, &lp).unwrap();
-                let size = limit.theta.iter().fold(0.0f64, |m, v| m.max(v.abs()));
                 let scales: &[f64] = if power == 3 {
                     &[1e-100, 1e-200, 1e-300]
                 } else {
@@ -119,20 +118,10 @@ fn inits_far_below_f64_reach_the_weighted_l1_limit() {
                 let mut steps = Vec::new();
                 for &scale in scales {
                     let init: Vec<f64> = shape.iter().map(|v| v * scale).collect();
-                    let settings = FlowSettings {
-                        t_end: 1e3 * time_unit(&init, power, d),
-                        ..FlowSettings::default()
-                    };
+                    let t_end = 1e3 * time_unit(&init, power, d);
                     let model = Model::Signed { power };
-                    let run = gradient_flow(&problem, model, &init, &settings, &mut ()).unwrap();
-                    assert!(run.status.is_success(), "{}", run.message);
-                    assert_eq!(run.solver.as_ref().unwrap().dynamics, Dynamics::SmallInit);
-                    let error = run
-                        .final_theta
-                        .iter()
-                        .zip(&limit.theta)
-                        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()))
-                        / size;
+                    let (error, run) =
+                        common::small_init_end(&problem, model, &init, t_end, &limit.theta);
                     eprintln!(
                         "{n}x{d} L={power} equal={equal} scale={scale:e}: distance to the weighted-L1 limit {error:.2e}, loss {:.2e}, {} steps; {}",
                         run.final_loss, run.stats.steps, run.message
@@ -155,30 +144,12 @@ fn jumps_of_a_run_far_below_f64() {
     let problem = seeded(10, 20, 7);
     let d = problem.dim();
     let init = vec![1e-200; 2 * d];
-    let method = ddln::Method::Flow(FlowSettings {
-        t_end: 400.0 * time_unit(&init, 3, d),
-        ..FlowSettings::default()
-    });
-    let report = ddln::train(
-        &problem,
-        Model::Signed { power: 3 },
-        &init,
-        &method,
-        &ddln::RateCheck::default(),
-        &mut (),
-    )
-    .unwrap();
-    let checked = report.jumps.expect("jumps are checked");
-    let jumps = checked.check.expect("jumps reported at small init");
-    eprintln!(
-        "{}: {} jumps, worst time error {:.2e}",
-        jumps.box_source,
-        jumps.jumps.len(),
-        jumps.worst_time_error
-    );
-    assert!(jumps.box_source.contains("blows up"));
-    assert!(jumps.jumps.len() >= 3);
-    assert!(jumps.worst_time_error < 1e-6, "{}", jumps.worst_time_error);
+    let t_end = 400.0 * time_unit(&init, 3, d);
+    let (source, count, worst) =
+        common::run_jumps(&problem, Model::Signed { power: 3 }, &init, t_end);
+    assert!(source.contains("blows up"));
+    assert!(count >= 3);
+    assert!(worst < 1e-6, "{worst}");
 }
 
 /// Bad input: the small-init dynamics of `u^L - v^L` asked for an init with a zero or

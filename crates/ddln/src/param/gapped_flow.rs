@@ -24,7 +24,7 @@
 //! on they are twice as far as the interval's end, and one 20-point rule is exact to
 //! roundoff. Every scale enters through `ln c`, so nothing underflows before `theta` does.
 
-use super::small_init_map::SmallInitMap;
+use super::small_init_map::{box_of_ln_box, SmallInitMap};
 use super::zero_first_flow::{ln_cosh, ln_sinh_abs};
 use crate::error::{DdlnError, Result};
 use crate::mirror::quadrature::{bracketed_newton, GaussLegendre};
@@ -282,10 +282,7 @@ impl GappedFlow {
     /// The open interval of `xi_i` values (flow units, 0 at the init), ordered, per
     /// coordinate: the mirror map's dual box (infinite where `c_i^-(L-2)` overflows).
     pub fn dual_box(&self) -> Vec<(f64, f64)> {
-        self.ln_dual_box()
-            .into_iter()
-            .map(|(lo, hi)| (-lo.exp(), hi.exp()))
-            .collect()
+        box_of_ln_box(self.ln_dual_box())
     }
 
     /// `(ln(-lo_i), ln hi_i)` of [`Self::dual_box`], finite at any scale.

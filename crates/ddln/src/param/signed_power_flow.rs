@@ -15,7 +15,7 @@
 //! box `(-1, 1)` whose edges are where `u` or `v` blows up. Everything is evaluated from
 //! `ln beta` and logarithms, so the init may be far below f64.
 
-use super::small_init_map::SmallInitMap;
+use super::small_init_map::{box_of_ln_box, SmallInitMap};
 use super::zero_first_flow::{ln_cosh, ln_sinh_abs};
 use crate::error::{DdlnError, Result};
 use crate::mirror::quadrature::bracketed_newton;
@@ -144,10 +144,7 @@ impl SignedPowerFlow {
     /// The box of `xi_i` (flow units, 0 at the init): `(-v0^-(L-2), u0^-(L-2)) / (L (L-2))`,
     /// the values at which `v` or `u` blows up.
     pub fn dual_box(&self) -> Vec<(f64, f64)> {
-        self.ln_dual_box()
-            .into_iter()
-            .map(|(lo, hi)| (-lo.exp(), hi.exp()))
-            .collect()
+        box_of_ln_box(self.ln_dual_box())
     }
 
     /// `(ln(-lo_i), ln hi_i)` of [`Self::dual_box`], finite at any scale.

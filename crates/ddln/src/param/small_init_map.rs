@@ -68,3 +68,12 @@ pub trait SmallInitMap {
     /// The `depth x d` layers of the state `z` (row-major) into `out`.
     fn all_layers(&self, z: &[f64], out: &mut [f64]);
 }
+
+/// The dual box `(lo_i, hi_i)` from its logarithms `(ln(-lo_i), ln hi_i)` (infinite where
+/// a half-width overflows).
+pub fn box_of_ln_box(ln_box: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
+    ln_box
+        .into_iter()
+        .map(|(lo, hi)| (-lo.exp(), hi.exp()))
+        .collect()
+}
