@@ -152,7 +152,9 @@ def test_signed_depth_d_limit_is_woodworths_depth_d_minimizer(wide, D, alpha):
     assert pred.converged
     err = np.linalg.norm(pred.theta - reference) / np.linalg.norm(reference)
     assert err <= 1e-8, err
-    assert pred.small_init_limit is None  # the weighted-L1 limit is the deep model's
+    # From u = v the dual box is uniform: the alpha -> 0 limit is basis pursuit.
+    np.testing.assert_allclose(pred.small_init_limit, pred.min_l1, atol=1e-9)
+    assert pred.baselines["small_init_limit"]["weights_plus"] == pytest.approx(np.ones(d))
 
 
 def test_gd_limit_from_the_effective_init():

@@ -103,8 +103,8 @@ pub enum PredictStatus {
     PrecisionLimited,
     /// The init is too small for f64 to resolve `Q` (`PrecisionLimited`, or gaps that
     /// underflow), and so small that the `alpha -> 0` limit is the answer to within
-    /// `limit_order` (see [`crate::mirror::model_map::predict_model`]): `theta` is the
-    /// weighted-L1 interpolator of the init's shape, by LP ([`crate::mirror::small_init`]).
+    /// `10^limit_order_log10` (see [`crate::mirror::model_map::predict_model`]): `theta`
+    /// is the weighted-L1 interpolator of the init's shape ([`crate::mirror::small_init`]).
     SmallInitLimit,
 }
 
@@ -116,9 +116,7 @@ impl PredictStatus {
             PredictStatus::Converged | PredictStatus::SmallInitLimit
         )
     }
-}
 
-impl PredictStatus {
     /// Every variant, in declaration order (the vocabulary the frontends build their
     /// enums from).
     pub const ALL: [PredictStatus; 6] = [

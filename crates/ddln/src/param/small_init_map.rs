@@ -65,7 +65,7 @@ pub trait SmallInitMap {
     /// The mirror coordinate `xi_i` (flow units, 0 at the init) at `z`.
     fn xi(&self, i: usize, z: f64) -> f64;
 
-    /// The `depth x d` layers of the state `z` (row-major) into `out`.
+    /// The `rows x d` layers of the state `z` (row-major) into `out`.
     fn all_layers(&self, z: &[f64], out: &mut [f64]);
 }
 

@@ -9,8 +9,8 @@
 //! [`TwoLayerFlow::dual_edges`]; for the deep model with `L >= 3` under assumption (A),
 //! the mirror map's dual box ([`Entropy::dual_box`]), which `xi` can approach but never
 //! leave; for `u^L - v^L` with `L >= 3` from a positive init, where `u` or `v` blows up
-//! ([`SignedPowerFlow::dual_box`]). The time unit of `time_accelerated` is the mean half-width of the box:
-//! `log(1/alpha)` (two layers) or `w_L alpha^{-(L-2)}` (deep, `u^1 = 0`, `u^j = alpha`) for
+//! ([`SignedPowerFlow::dual_box`]). The time unit of `time_accelerated` is the mean
+//! half-width of the box: `log(1/alpha)` (two layers) or `w_L alpha^{-(L-2)}` (deep, `u^1 = 0`, `u^j = alpha`) for
 //! the standard inits, so it is the `t~` and `tau` of the limit algorithm.
 
 use serde::Serialize;
@@ -103,7 +103,7 @@ pub fn run_box(model: Model, init: &[f64], d: usize) -> std::result::Result<RunB
         .filter(|w| w.is_finite())
         .collect();
     if finite.is_empty() {
-        return Err("no coordinate can move (the init is zero): there are no jumps".into());
+        return Err("no edge of the dual box is a float: the init is zero (no coordinate can move), or alpha^-(L-2) overflows f64 (no flow time reaches a jump; `ddln saddles --simulate-depth` runs in the depth's time)".into());
     }
     let time_scale = finite.iter().sum::<f64>() / finite.len() as f64;
     Ok(RunBox {
