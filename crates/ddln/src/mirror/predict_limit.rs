@@ -20,7 +20,7 @@ use crate::theory::assumption_a;
 
 use super::baselines::{weighted_l1, BaselineStatus, LpSettings};
 use super::predict::{PredictSettings, PredictStatus, Prediction};
-use super::small_init::{small_init_limit, SmallInitLimit};
+use super::small_init::{normalized_to_mean, small_init_limit, SmallInitLimit};
 
 /// The logarithms of the dual box's half-widths `(ln(-lo_i), ln hi_i)` of `model` from
 /// `init`, and `ln` of the order `c^(L-2)`; `None` for models and inits without a
@@ -50,11 +50,7 @@ pub fn weights_of_ln_box(ln_box: &[(f64, f64)]) -> (Vec<f64>, Vec<f64>) {
         .iter()
         .map(|&(lo, hi)| ((hi - top).exp(), (lo - top).exp()))
         .unzip();
-    let mean = (plus.iter().sum::<f64>() + minus.iter().sum::<f64>()) / (2 * ln_box.len()) as f64;
-    (
-        plus.iter().map(|w| w / mean).collect(),
-        minus.iter().map(|w| w / mean).collect(),
-    )
+    normalized_to_mean(plus, minus)
 }
 
 /// The small-init limit of `model` from `init` at any scale, with `ln` of its order.
@@ -67,14 +63,22 @@ pub fn small_init_limit_of_model(
     let Some((ln_box, ln_order)) = small_init_ln_box(model, init, problem.dim()) else {
         return Ok(None);
     };
-    let (weights_plus, weights_minus) = weights_of_ln_box(&ln_box);
+    Ok(Some((limit_of_ln_box(problem, &ln_box, lp)?, ln_order)))
+}
+
+/// The weighted-L1 limit whose weights are the half-widths of the box `ln_box` (logs).
+fn limit_of_ln_box(
+    problem: &Problem,
+    ln_box: &[(f64, f64)],
+    lp: &LpSettings,
+) -> Result<SmallInitLimit> {
+    let (weights_plus, weights_minus) = weights_of_ln_box(ln_box);
     let solution = weighted_l1(problem, &weights_plus, &weights_minus, lp)?;
-    let limit = SmallInitLimit {
+    Ok(SmallInitLimit {
         weights_plus,
         weights_minus,
         solution,
-    };
-    Ok(Some((limit, ln_order)))
+    })
 }
 
 /// The small-init limit reported next to a prediction: for two layers (deep, under (A))
@@ -107,17 +111,12 @@ pub(super) fn limit_prediction(
     if problem.loss() != Loss::Square || settings.validate().is_err() {
         return Ok(None);
     }
-    let d = problem.dim();
-    match small_init_ln_box(model, init, d) {
-        Some((_, ln_order)) if ln_order <= settings.floor_rtol.ln() => {}
+    // The order first: the LP runs only where the limit is the answer.
+    let (ln_box, ln_order) = match small_init_ln_box(model, init, problem.dim()) {
+        Some((ln_box, ln_order)) if ln_order <= settings.floor_rtol.ln() => (ln_box, ln_order),
         _ => return Ok(None),
-    }
-    let Some((limit, ln_order)) =
-        small_init_limit_of_model(problem, model, init, &LpSettings::default())?
-    else {
-        return Ok(None);
     };
-    let solution = limit.solution;
+    let solution = limit_of_ln_box(problem, &ln_box, &LpSettings::default())?.solution;
     if !matches!(solution.status, BaselineStatus::Solved) {
         return Ok(None);
     }

@@ -46,13 +46,19 @@ pub fn small_init_weights(init: &[f64], depth: usize, d: usize) -> Result<(Vec<f
     if depth == 2 {
         return Ok((vec![1.0; d], vec![1.0; d]));
     }
-    let (mut plus, mut minus): (Vec<f64>, Vec<f64>) =
-        (0..d).map(|i| entropy.tail_weights(i)).unzip();
-    let mean = (plus.iter().sum::<f64>() + minus.iter().sum::<f64>()) / (2 * d) as f64;
+    let (plus, minus): (Vec<f64>, Vec<f64>) = (0..d).map(|i| entropy.tail_weights(i)).unzip();
+    Ok(normalized_to_mean(plus, minus))
+}
+
+/// `(t^+, t^-)` divided by their mean over all `2d` values (a uniform factor does not
+/// change the weighted-L1 minimizer).
+pub(crate) fn normalized_to_mean(mut plus: Vec<f64>, mut minus: Vec<f64>) -> (Vec<f64>, Vec<f64>) {
+    let count = (plus.len() + minus.len()) as f64;
+    let mean = (plus.iter().sum::<f64>() + minus.iter().sum::<f64>()) / count;
     for w in plus.iter_mut().chain(minus.iter_mut()) {
         *w /= mean;
     }
-    Ok((plus, minus))
+    (plus, minus)
 }
 
 /// Solves the weighted-L1 limit problem for the init shape `init` by a linear program.
