@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::Result;
-use ddln::{Method, Model, Report};
+use ddln::{Method, Model, Report, TimeUnit};
 use serde_json::{json, Value};
 
 use crate::config::{InitSpec, Loaded, TrainConfig};
@@ -50,6 +50,7 @@ pub fn summary(config: &TrainConfig, loaded: &Loaded, report: &Report) -> Value 
         "status": run.status,
         "message": run.message,
         "t_final": run.t_final,
+        "time_unit": time_unit(config),
         "final_loss": run.final_loss,
         "final_theta": run.final_theta,
         "final_layers": run.final_state.chunks(d).collect::<Vec<_>>(),
@@ -117,17 +118,26 @@ pub fn write_run(
         // Shortest round-trip decimals: the state reads back to the same bits.
         io::write_json(&dir.join(CHECKPOINT_FILE), checkpoint)?;
     }
-    plot_run(dir, loaded, report)?;
+    plot_run(dir, config, loaded, report)?;
     io::write_json(&dir.join("summary.json"), &summary)?;
     Ok(summary)
 }
 
-fn plot_run(dir: &Path, loaded: &Loaded, report: &Report) -> Result<()> {
+/// The unit of a run's times (descent runs: the sum of step sizes, in flow units).
+fn time_unit(config: &TrainConfig) -> TimeUnit {
+    match &config.train {
+        Method::Flow(s) => s.time_unit,
+        Method::Descent(_) => TimeUnit::Flow,
+    }
+}
+
+fn plot_run(dir: &Path, config: &TrainConfig, loaded: &Loaded, report: &Report) -> Result<()> {
     let traj = &report.run.trajectory;
     let d = loaded.problem.dim();
+    let time_axis = time_unit(config).axis_label();
     let mut loss_chart = Chart {
         title: "Loss along the run".into(),
-        x_label: "t".into(),
+        x_label: time_axis.into(),
         y_label: "L(theta(t)) - L*".into(),
         log_y: true,
         ..Chart::default()
@@ -169,7 +179,7 @@ fn plot_run(dir: &Path, loaded: &Loaded, report: &Report) -> Result<()> {
     };
     let theta_chart = Chart {
         title,
-        x_label: "t".into(),
+        x_label: time_axis.into(),
         y_label: "theta_i".into(),
         series: shown
             .iter()
@@ -188,7 +198,7 @@ fn plot_run(dir: &Path, loaded: &Loaded, report: &Report) -> Result<()> {
     plot::save(&theta_chart, &dir.join("theta"))?;
     if let Model::Deep { depth } = loaded.model {
         let coordinate = largest_coordinates(&report.run.final_theta, d, 1)[0];
-        let chart = nodes_chart(
+        let mut chart = nodes_chart(
             &traj.t,
             &traj.states,
             depth,
@@ -200,6 +210,7 @@ fn plot_run(dir: &Path, loaded: &Loaded, report: &Report) -> Result<()> {
                 coordinate + 1
             ),
         );
+        chart.x_label = time_axis.into();
         plot::save(&chart, &dir.join("layers"))?;
     }
     Ok(())

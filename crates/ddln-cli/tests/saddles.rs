@@ -99,3 +99,70 @@ fn refuses_other_inits_and_zero_targets() {
         "{said}"
     );
 }
+
+/// `ddln train` in accelerated time at L = 4 from `u^1 = 0`, `u^j = 1e-300` (flow time
+/// of the jumps ~1e600): the run's jumps are those of `ddln saddles` on the same data
+/// (the unit algorithm, checked against brute force in the core's tests) and the run
+/// crosses each plateau level at them; `--time-unit flow` overrides the file and says why
+/// the jumps are out of reach; a bad unit is refused with the field named.
+#[test]
+fn train_in_accelerated_time_below_f64() {
+    let dir = tmpdir("accelerated");
+    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../configs/deep4_accelerated.toml");
+    let config = config.to_str().unwrap();
+    let out = dir.join("run");
+    let out = out.to_str().unwrap();
+    let base = [
+        "train",
+        "--config",
+        config,
+        "--summary-only",
+        "--quiet",
+        "--json",
+    ];
+    let mut args = base.to_vec();
+    args.extend_from_slice(&["--out", out]);
+    let run = json_of(&args);
+    assert_eq!(run["time_unit"], "accelerated");
+    assert_eq!(run["t_final"].as_f64(), Some(0.3));
+    let jumps = &run["jumps"];
+    assert_eq!(jumps["time_unit"], "accelerated");
+    assert!(jumps["time_scale"].is_null(), "beyond f64: {jumps}");
+    assert!(
+        jumps["worst_time_error"].as_f64().unwrap() < 1e-6,
+        "{jumps}"
+    );
+    let unit = json_of(&[
+        "saddles", "--json", "--n", "10", "--d", "20", "--k", "3", "--seed", "7",
+    ]);
+    let (got, want) = (
+        jumps["jumps"].as_array().unwrap(),
+        unit["jumps"].as_array().unwrap(),
+    );
+    assert_eq!(got.len(), want.len());
+    for (a, b) in got.iter().zip(want) {
+        let (ta, tb) = (
+            a["time"].as_f64().unwrap(),
+            b["time_accelerated"].as_f64().unwrap(),
+        );
+        assert!((ta - tb).abs() < 1e-10 * tb, "{ta} vs {tb}");
+        assert_eq!(a["active"], b["active"]);
+    }
+    let flow_out = dir.join("flow");
+    let mut flow = base.to_vec();
+    flow.extend_from_slice(&["--time-unit", "flow", "--out", flow_out.to_str().unwrap()]);
+    let in_flow_time = json_of(&flow);
+    assert_eq!(in_flow_time["time_unit"], "flow");
+    let reason = in_flow_time["jumps"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("beyond f64") && reason.contains("accelerated"),
+        "{reason}"
+    );
+    let mut bad = base.to_vec();
+    bad.extend_from_slice(&["--time-unit", "tau", "--out", out]);
+    let o = ddln(&bad);
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("time_unit") && e.contains("accelerated"), "{e}");
+}

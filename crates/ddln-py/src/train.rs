@@ -3,7 +3,8 @@
 //! object they return.
 
 use ddln::{
-    DescentSettings, Dynamics, FlowSettings, Method, Model, RateCheck, RkMethod, Sampling, Schedule,
+    DescentSettings, Dynamics, FlowSettings, Method, Model, RateCheck, RkMethod, Sampling,
+    Schedule, TimeUnit,
 };
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -84,8 +85,10 @@ use crate::vocab;
 /// jumps : dict or None
 ///     gradient_flow: the saddle-to-saddle jumps of a run at small init (squared loss;
 ///     u ⊙ v, u^2 - v^2, or deep L >= 3 under (A); every coordinate's dual box reaching
-///     at least 5 from the init): applies, reason, time_scale, box_source, initial_loss,
-///     status, worst_time_error and jumps, a list of dicts with the algorithm's time,
+///     at least 5 from the init): applies, reason, time_unit (the run's), time_scale
+///     (flow time per accelerated unit; inf where beyond f64), ln_time_scale, box_source,
+///     initial_loss, status, worst_time_error and jumps, a list of dicts with the
+///     algorithm's time (in the run's unit),
 ///     time_accelerated, theta, loss, active, signs, tie, degenerate and the run's
 ///     simulated_time, simulated_bracket, time_error, simulated_loss, simulated_theta,
 ///     saddle_error. None for gradient_descent.
@@ -509,6 +512,13 @@ fn callback(on_step: Option<&Bound<'_, PyAny>>, every: u64) -> Result<Option<Py<
 ///     else dual for two layers (u^2 - v^2, inits off (A), small inits), layers
 ///     otherwise. Same Run, same trajectory up
 ///     to the tolerance.
+/// time_unit : {"flow", "accelerated"}
+///     The unit of t_end, t_eval, initial_step, max_step and of every time the run
+///     reports (run.t, on_step's t, the jumps). "accelerated": flow time over the mean
+///     half-width of the run's dual box, the jumps' time_accelerated (log(1/alpha) for
+///     two layers, w_L alpha^-(L-2) for the deep model from u^1 = 0, u^j = alpha); a run
+///     at small init only. With the small-init dynamics it reaches the jumps at any
+///     scale, also where flow time overflows f64 (L = 4 below alpha ~ 1e-154).
 /// mirror_check : bool
 ///     (model="deep", implies track_xi) Check the run against the mirror flow of its init:
 ///     run.mirror_check holds max_t ||grad Q(theta(t)) - xi(t)|| and the distance of
@@ -537,7 +547,7 @@ fn callback(on_step: Option<&Bound<'_, PyAny>>, every: u64) -> Result<Option<Py<
     loss = "square", loss_scaling = "sum", model = "deep", power = None, integrator = "auto", track_xi = false,
     loss_tol = None, max_steps = 10000000, initial_step = None, max_step = None,
     rate_rtol = 1e-6, rate_atol_rel = 1e-10, on_step = None, callback_every = 1, progress = false,
-    dynamics = "auto", mirror_check = false
+    dynamics = "auto", mirror_check = false, time_unit = "flow"
 ))]
 #[allow(non_snake_case, clippy::too_many_arguments)]
 pub fn gradient_flow(
@@ -567,6 +577,7 @@ pub fn gradient_flow(
     progress: bool,
     dynamics: &str,
     mirror_check: bool,
+    time_unit: &str,
 ) -> Result<PyRun> {
     let setup = setup(X, y, init, loss, loss_scaling, model, power)?;
     let dynamics = Dynamics::from_name(dynamics)?;
@@ -606,6 +617,7 @@ pub fn gradient_flow(
         loss_tol,
         track_xi: track_xi || mirror_check,
         dynamics,
+        time_unit: TimeUnit::from_name(time_unit)?,
     };
     settings.validate()?;
     let observer = PyObserver::new(

@@ -1,9 +1,9 @@
-//! The core's vocabulary in Python: every status, integrator and dynamics name, read from
+//! The core's vocabulary in Python: every status, integrator, dynamics and time-unit name, read from
 //! the core's enums (`ALL` and their serde names), and the conversion of a status to a
 //! member of the string-valued Python enums that `ddln._enums` builds from them.
 
 use ddln::mirror::{BaselineStatus, PredictStatus};
-use ddln::{Dynamics, RkMethod, Status};
+use ddln::{Dynamics, RkMethod, Status, TimeUnit};
 use pyo3::prelude::*;
 use serde::Serialize;
 
@@ -22,7 +22,7 @@ fn names<T: Serialize>(values: &[T]) -> Vec<String> {
 }
 
 /// `{"Status": [...], "PredictStatus": [...], "BaselineStatus": [...], "Integrator":
-/// [...], "Dynamics": [...]}` as JSON, for `ddln._enums`.
+/// [...], "Dynamics": [...], "TimeUnit": [...]}` as JSON, for `ddln._enums`.
 #[pyfunction]
 pub fn _vocabulary() -> Result<String> {
     let value = serde_json::json!({
@@ -31,6 +31,7 @@ pub fn _vocabulary() -> Result<String> {
         "BaselineStatus": names(&BaselineStatus::ALL),
         "Integrator": names(&RkMethod::ALL),
         "Dynamics": names(&Dynamics::ALL),
+        "TimeUnit": names(&TimeUnit::ALL),
     });
     serde_json::to_string(&value).map_err(|e| invalid("vocabulary", e.to_string()))
 }

@@ -16,7 +16,7 @@ def test_public_surface():
         "DdlnError", "Run", "__version__", "data", "gradient_descent", "gradient_flow", "init",
         "Entropy", "Prediction", "entropy", "implicit_bias", "mirror_check",
         "rich_to_kernel_sweep", "saddles", "sweep", "Status", "PredictStatus", "BaselineStatus", "Integrator",
-        "Dynamics",
+        "Dynamics", "TimeUnit",
     }
     assert all(hasattr(ddln, name) for name in ddln.__all__)
     assert ddln.__version__.count(".") == 2

@@ -107,6 +107,39 @@ def test_deep_flows_at_any_scale():
         ddln.saddles(X, y, simulate=[8], depth=3, model="signed_square")
 
 
+def test_deep_flow_in_accelerated_time_below_f64():
+    """depth 4 from u^1 = 0, u^j = 1e-300 with time_unit="accelerated": the jumps lie at
+    flow times ~1e600, beyond f64, and at ddln.saddles' accelerated times; the loss curve,
+    searched here, crosses each plateau level there (to 1e-6), run.t is in that unit,
+    and the run ends at SciPy HiGHS's basis pursuit solution (the alpha -> 0 limit)."""
+    X, y = ddln.data.sparse_recovery(10, 20, 3, seed=7)
+    d = X.shape[1]
+    out = ddln.saddles(X, y)
+    limit = out["jumps"]
+    t_end = 1.5 * limit[-1]["time_accelerated"]
+    t_eval = np.linspace(0, t_end, 20001)
+    U0 = np.vstack([np.zeros(d), np.full((3, d), 1e-300)])
+    run = ddln.gradient_flow(X, y, U0, t_end=t_end, t_eval=t_eval, time_unit="accelerated")
+    assert run.dynamics == "small_init" and run.success
+    np.testing.assert_array_equal(run.t, t_eval)
+    assert np.all(np.isfinite(run.layers))
+    previous = out["initial_loss"]
+    for jump in limit[:-1]:
+        level = np.sqrt(previous * jump["loss"])
+        previous = jump["loss"]
+        k = np.argmax(run.loss < level)
+        # The grid's resolution: the crossing lies between two recorded times.
+        assert run.t[k - 1] <= jump["time_accelerated"] * (1 + 1e-6) and jump["time_accelerated"] <= run.t[k] * (1 + 1e-6)
+    jumps = run.jumps
+    assert jumps["time_unit"] == ddln.TimeUnit("accelerated") and jumps["worst_time_error"] < 1e-6
+    res = linprog(np.ones(2 * d), A_eq=np.hstack([X, -X]), b_eq=y, bounds=(0, None), method="highs")
+    np.testing.assert_allclose(run.theta[-1], res.x[:d] - res.x[d:], atol=1e-7)
+    with pytest.raises(ddln.DdlnError, match="time_unit"):
+        ddln.gradient_flow(X, y, U0, t_end=t_end, time_unit="tau")
+    with pytest.raises(ddln.DdlnError, match="time_unit"):
+        ddln.gradient_flow(X, y, U0, t_end=t_end, time_unit="accelerated", dynamics="layers")
+
+
 def test_signed_power_flows_far_below_f64():
     """u^3 - v^3 from u = v = 1e-200 (theta = 1e-600): the default picks the small-init
     dynamics, the layers are finite, run.jumps holds ddln.saddles' jump times in flow

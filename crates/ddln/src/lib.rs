@@ -50,7 +50,7 @@ pub use mirror::{predict, Entropy, PredictSettings, PredictStatus, Prediction};
 pub use observe::{Control, FnObserver, Observer, StepView};
 pub use optim::{
     descent, gradient_flow, resume_descent, DescentCheckpoint, DescentSettings, Dynamics,
-    FlowSettings, RkMethod, Run, RunStats, Sampling, Schedule, Status, Trajectory,
+    FlowSettings, RkMethod, Run, RunStats, Sampling, Schedule, Status, TimeUnit, Trajectory,
 };
 pub use param::{Model, Reduced, TwoLayer};
 pub use problem::{Problem, Threading};

@@ -11,11 +11,12 @@ use crate::mirror::{
 };
 use crate::observe::Observer;
 use crate::optim::{
-    descent, gradient_flow, resume_descent, DescentCheckpoint, DescentSettings, FlowSettings, Run,
+    descent, gradient_flow_in, resume_descent, DescentCheckpoint, DescentSettings, FlowSettings,
+    Run, TimeFrame, TimeUnit,
 };
 use crate::param::Model;
 use crate::problem::Problem;
-use crate::saddles::{JumpWatch, RunJumps};
+use crate::saddles::{run_box, JumpWatch, RunJumps};
 use crate::theory::{self, Diagnostics, LayerWatch, RateCheck};
 
 /// Which trainer to run.
@@ -146,8 +147,12 @@ pub fn train_from<O: Observer>(
         _ => None,
     };
     let mut jump_watch = match method {
-        Method::Flow(s) => Some(JumpWatch::new(problem, model, init, s.t_end)),
+        Method::Flow(s) => Some(JumpWatch::new(problem, model, init, s.t_end, s.time_unit)),
         Method::Descent(_) => None,
+    };
+    let frame = match method {
+        Method::Flow(s) => time_frame(model, init, d, s.time_unit)?,
+        Method::Descent(_) => TimeFrame::FLOW,
     };
     let run = {
         let jumps = jump_watch.as_mut().and_then(|w| w.as_mut().ok());
@@ -159,7 +164,7 @@ pub fn train_from<O: Observer>(
                     "a checkpoint continues a descent run; gradient flow has none",
                 ))
             }
-            (Method::Flow(s), None) => gradient_flow(problem, model, init, s, &mut both)?,
+            (Method::Flow(s), None) => gradient_flow_in(problem, model, init, s, frame, &mut both)?,
             (Method::Descent(s), None) => descent(problem, model, init, s, &mut both)?,
             (Method::Descent(s), Some(c)) => resume_descent(problem, model, c, s, &mut both)?,
         }
@@ -182,13 +187,21 @@ pub fn train_from<O: Observer>(
             } else {
                 0.0
             };
-            diagnostics.rate = Some(theory::rate_report(
-                sigma,
-                &pl,
-                &run.trajectory.t,
-                &run.trajectory.loss,
-                rate_check,
-            ));
+            // Theorem 2 is a statement in flow time.
+            match flow_times(frame, &run.trajectory.t) {
+                Some(t) => {
+                    diagnostics.rate = Some(theory::rate_report(
+                        sigma,
+                        &pl,
+                        &t,
+                        &run.trajectory.loss,
+                        rate_check,
+                    ))
+                }
+                None => diagnostics.warnings.push(
+                    "Theorem 2 is not checked: the run's accelerated times are flow times beyond f64".into(),
+                ),
+            }
         }
         diagnostics.assumption_a = Some(a);
     } else {
@@ -255,6 +268,34 @@ pub fn train_from<O: Observer>(
         momentum_bias,
         jumps,
     })
+}
+
+/// The frame of a flow's times: flow time, or the accelerated time of the run's dual box.
+fn time_frame(model: Model, init: &[f64], d: usize, unit: TimeUnit) -> Result<TimeFrame> {
+    match unit {
+        TimeUnit::Flow => Ok(TimeFrame::FLOW),
+        TimeUnit::Accelerated => run_box(model, init, d)
+            .map(|b| TimeFrame {
+                ln_flow_per_unit: b.ln_time_scale,
+            })
+            .map_err(|why| {
+                crate::DdlnError::invalid(
+                    "time_unit",
+                    format!(
+                        "accelerated time is the time unit of the saddle-to-saddle limit, set by the run's dual box, and this run has none: {why}; use time_unit = \"flow\""
+                    ),
+                )
+            }),
+    }
+}
+
+/// A run's recorded times in flow time (`None` where they are beyond f64).
+fn flow_times(frame: TimeFrame, t: &[f64]) -> Option<Vec<f64>> {
+    if frame == TimeFrame::FLOW {
+        return Some(t.to_vec());
+    }
+    let per = frame.flow_per_unit("").ok()?;
+    Some(t.iter().map(|x| x * per).collect())
 }
 
 impl<T: Observer> Observer for Option<T> {

@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 use ddln::mirror::PredictSettings;
 use ddln::{
     train_from, DescentCheckpoint, DescentSettings, Dynamics, FlowSettings, Method, RkMethod,
-    Status,
+    Status, TimeUnit,
 };
 
 use super::source::SourceArgs;
@@ -74,6 +74,11 @@ pub struct TrainArgs {
         flow_default(|s| s.dynamics.name().into())
     ))]
     pub dynamics: Option<String>,
+    #[arg(long, allow_hyphen_values = true, help = format!(
+        "Flow: the unit of --t-end and of every reported time: `flow`, or `accelerated` (flow time over the mean half-width of the run's dual box, the jumps' `time_accelerated`: log(1/alpha) for two layers, w_L alpha^-(L-2) for the deep model from u^1 = 0, u^j = alpha; a run at small init only; with the small-init dynamics at any scale, also where flow time overflows f64) [default: {}]",
+        flow_default(|s| s.time_unit.name().into())
+    ))]
+    pub time_unit: Option<String>,
     #[arg(long, allow_hyphen_values = true, help = format!("Flow: number of evenly spaced recorded times [default: {}]", flow_default(|s| s.n_record.to_string())))]
     pub n_record: Option<usize>,
     #[arg(long, allow_hyphen_values = true, help = format!("Flow: budget of accepted plus rejected steps [default: {}]", flow_default(|s| s.max_steps.to_string())))]
@@ -208,8 +213,14 @@ impl TrainArgs {
             .as_deref()
             .map(Dynamics::from_name)
             .transpose()?;
+        let time_unit = self
+            .time_unit
+            .as_deref()
+            .map(TimeUnit::from_name)
+            .transpose()?;
         let flow_flags = [
             ("t_end", given(&self.t_end)),
+            ("time_unit", given(&time_unit)),
             ("rtol", given(&self.rtol)),
             ("atol", given(&self.atol)),
             ("n_record", given(&self.n_record)),

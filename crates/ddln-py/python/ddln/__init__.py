@@ -43,7 +43,7 @@ Contents:
 from . import data, init
 from .saddles import saddles
 from .sweep import sweep
-from ._enums import BaselineStatus, Dynamics, Integrator, PredictStatus, Status
+from ._enums import BaselineStatus, Dynamics, Integrator, PredictStatus, Status, TimeUnit
 from ._ddln import (
     DdlnError,
     Entropy,
@@ -62,6 +62,7 @@ __all__ = [
     "BaselineStatus",
     "DdlnError",
     "Dynamics",
+    "TimeUnit",
     "Integrator",
     "PredictStatus",
     "Status",

@@ -91,6 +91,7 @@ def gradient_flow(
     progress: bool = False,
     dynamics: Literal["auto", "layers", "reduced", "dual", "small_init"] = "auto",
     mirror_check: bool = False,
+    time_unit: Literal["flow", "accelerated"] = "flow",
 ) -> Run: ...
 def gradient_descent(
     X: npt.ArrayLike,

@@ -22,3 +22,4 @@ PredictStatus = _make("PredictStatus", "How the implicit-bias predictor ended (P
 BaselineStatus = _make("BaselineStatus", "How a baseline linear or quadratic program ended.")
 Integrator = _make("Integrator", "The gradient-flow integrators (gradient_flow(integrator=...)).")
 Dynamics = _make("Dynamics", "The variables gradient flow integrates (gradient_flow(dynamics=...)).")
+TimeUnit = _make("TimeUnit", "The unit of a flow's times (gradient_flow(time_unit=...)).")

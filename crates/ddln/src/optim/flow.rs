@@ -14,6 +14,7 @@ use super::run::{FlowSolver, Run, Trajectory};
 use super::settings::FlowSettings;
 use super::skip_flow::SkipSettings;
 use super::small_init_run::small_init_run;
+use super::time_unit::{TimeFrame, TimeUnit, UnitObserver};
 use super::two_layer_system::TwoLayerSystem;
 use crate::error::{DdlnError, Result};
 use crate::memory::{self, Estimate};
@@ -82,6 +83,19 @@ enum Chosen {
     SmallInit(ZeroFirstFlow),
     SmallInitGapped(GappedFlow),
     SmallInitSigned(SignedPowerFlow),
+}
+
+impl Chosen {
+    fn dynamics(&self) -> Dynamics {
+        match self {
+            Chosen::Layers => Dynamics::Layers,
+            Chosen::Reduced(_) => Dynamics::Reduced,
+            Chosen::Dual(_) => Dynamics::Dual,
+            Chosen::SmallInit(_) | Chosen::SmallInitGapped(_) | Chosen::SmallInitSigned(_) => {
+                Dynamics::SmallInit
+            }
+        }
+    }
 }
 
 /// The small-init dynamics of `init` at depth `L >= 3`: from `u^1 = 0`, `u^j = alpha`
@@ -316,12 +330,72 @@ pub fn gradient_flow<O: Observer>(
     settings: &FlowSettings,
     observer: &mut O,
 ) -> Result<Run> {
+    if settings.time_unit != TimeUnit::Flow {
+        return Err(DdlnError::invalid(
+            "time_unit",
+            "gradient_flow runs in flow time; a run in accelerated time goes through `ddln::train`, which takes the unit from the run's dual box (or `gradient_flow_in` with its frame)",
+        ));
+    }
+    gradient_flow_in(problem, model, init, settings, TimeFrame::FLOW, observer)
+}
+
+/// [`gradient_flow`] with the times of `settings` and of the [`Run`] in the units of
+/// `frame` (`settings.time_unit` is taken as given by `frame`).
+pub fn gradient_flow_in<O: Observer>(
+    problem: &Problem,
+    model: Model,
+    init: &[f64],
+    settings: &FlowSettings,
+    frame: TimeFrame,
+    observer: &mut O,
+) -> Result<Run> {
     let d = problem.dim();
     model.validate_init(init, d)?;
     settings.validate()?;
     let square_loss = problem.loss() == crate::loss::Loss::Square;
     let (chosen, reason) = choose_dynamics(model, init, d, settings, square_loss)?;
     flow_memory(problem, model, !matches!(chosen, Chosen::Layers))?.check("X")?;
+    if frame == TimeFrame::FLOW || chosen.dynamics() == Dynamics::SmallInit {
+        return flow_of(
+            problem, model, init, settings, frame, chosen, reason, observer,
+        );
+    }
+    // Flow-time dynamics in another unit: integrate in flow time, report in the unit.
+    let s = frame.flow_per_unit(chosen.dynamics().name())?;
+    let flow_settings = TimeFrame::to_flow_settings(settings, s);
+    let mut shown = UnitObserver {
+        flow_per_unit: s,
+        inner: observer,
+    };
+    let mut run = flow_of(
+        problem,
+        model,
+        init,
+        &flow_settings,
+        TimeFrame::FLOW,
+        chosen,
+        reason,
+        &mut shown,
+    )?;
+    TimeFrame::run_to_units(&mut run, settings, &flow_settings, s);
+    Ok(run)
+}
+
+/// Runs the chosen dynamics (`frame` is used by the small-init dynamics only; the others
+/// run in flow time).
+#[allow(clippy::too_many_arguments)]
+fn flow_of<O: Observer>(
+    problem: &Problem,
+    model: Model,
+    init: &[f64],
+    settings: &FlowSettings,
+    frame: TimeFrame,
+    chosen: Chosen,
+    reason: String,
+    observer: &mut O,
+) -> Result<Run> {
+    let square_loss = problem.loss() == crate::loss::Loss::Square;
+    let d = problem.dim();
     match &chosen {
         Chosen::SmallInit(_) | Chosen::SmallInitGapped(_) | Chosen::SmallInitSigned(_)
             if !square_loss =>
@@ -331,9 +405,15 @@ pub fn gradient_flow<O: Observer>(
                 "the small-init dynamics skip plateaus by least squares: they need the squared loss; use `reduced` or `layers`",
             ))
         }
-        Chosen::SmallInit(flow) => small_init_run(problem, flow, settings, reason, observer),
-        Chosen::SmallInitGapped(flow) => small_init_run(problem, flow, settings, reason, observer),
-        Chosen::SmallInitSigned(flow) => small_init_run(problem, flow, settings, reason, observer),
+        Chosen::SmallInit(flow) => {
+            small_init_run(problem, flow, settings, frame, reason, observer)
+        }
+        Chosen::SmallInitGapped(flow) => {
+            small_init_run(problem, flow, settings, frame, reason, observer)
+        }
+        Chosen::SmallInitSigned(flow) => {
+            small_init_run(problem, flow, settings, frame, reason, observer)
+        }
         Chosen::Dual(f) => {
             let mut sys = TwoLayerSystem::new(problem, f);
             // Error control in xi: an absolute error e of xi is a relative error of at

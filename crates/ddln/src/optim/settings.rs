@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::dynamics::Dynamics;
 use super::run::linspace;
 use super::tableau::RkMethod;
+use super::time_unit::TimeUnit;
 use crate::error::{check_finite, check_positive, check_threshold, DdlnError, Result};
 use crate::memory;
 
@@ -39,6 +40,9 @@ pub struct FlowSettings {
     pub track_xi: bool,
     /// The variables integrated (default `auto`: reduced where assumption (A) allows).
     pub dynamics: Dynamics,
+    /// The unit of `t_end`, `t_eval`, `initial_step`, `max_step` and of every reported
+    /// time (default `flow`; `accelerated`: the jumps' time unit, see [`TimeUnit`]).
+    pub time_unit: TimeUnit,
 }
 
 impl Default for FlowSettings {
@@ -56,6 +60,7 @@ impl Default for FlowSettings {
             loss_tol: None,
             track_xi: false,
             dynamics: Dynamics::Auto,
+            time_unit: TimeUnit::Flow,
         }
     }
 }

@@ -1,26 +1,29 @@
 //! A [`Run`] of the deep small-init dynamics ([`Dynamics::SmallInit`]): the skipping
-//! integration of [`super::skip_flow`] in the map's `tau`, reported in flow
-//! time with the full layers, like every other gradient-flow run.
+//! integration of [`super::skip_flow`] in the map's `tau`, reported in the run's time
+//! unit (flow or accelerated time, [`TimeFrame`]) with the full layers, like every other
+//! gradient-flow run.
 
 use super::dynamics::Dynamics;
 use super::run::{FlowSolver, Run, Trajectory};
 use super::settings::FlowSettings;
 use super::skip_flow::{integrate_skipping, SkipHooks, SkipSettings};
-use crate::error::Result;
+use super::time_unit::TimeFrame;
+use crate::error::{DdlnError, Result};
 use crate::memory;
 use crate::observe::{Control, Observer, StepView};
 use crate::param::small_init_map::SmallInitMap;
 use crate::problem::Problem;
 
-/// Shows the caller's observer flow time and the full layers.
-struct FlowTimeObserver<'a, M: SmallInitMap, O: Observer> {
+/// Shows the caller's observer the run's times and the full layers.
+struct UnitTimeObserver<'a, M: SmallInitMap, O: Observer> {
     flow: &'a M,
+    /// `tau` per reported unit.
     tau_rate: f64,
     layers: Vec<f64>,
     inner: &'a mut O,
 }
 
-impl<M: SmallInitMap, O: Observer> Observer for FlowTimeObserver<'_, M, O> {
+impl<M: SmallInitMap, O: Observer> Observer for UnitTimeObserver<'_, M, O> {
     fn observe(&mut self, view: &StepView) -> Control {
         self.flow.all_layers(view.state, &mut self.layers);
         self.inner.observe(&StepView {
@@ -36,19 +39,31 @@ impl<M: SmallInitMap, O: Observer> Observer for FlowTimeObserver<'_, M, O> {
     }
 }
 
-/// Runs the small-init dynamics of `flow` on `problem` to `settings.t_end` (flow time).
+/// Runs the small-init dynamics of `flow` on `problem` to `settings.t_end` (in the units
+/// of `frame`).
 pub(super) fn small_init_run<M: SmallInitMap, O: Observer>(
     problem: &Problem,
     flow: &M,
     settings: &FlowSettings,
+    frame: TimeFrame,
     dynamics_reason: String,
     observer: &mut O,
 ) -> Result<Run> {
     let d = problem.dim();
     let layers_len = flow.rows() * d;
-    // tau per unit of flow time; 0 when alpha^(L-2) underflows: then no representable
-    // flow time reaches the first jump, and the run stays on its first plateau.
-    let tau_rate = flow.tau_rate();
+    // tau per reported unit. In flow time it is 0 when alpha^(L-2) underflows: then no
+    // representable flow time reaches the first jump, and the run stays on its first
+    // plateau. In accelerated time it is of order one at any scale.
+    let tau_rate = (flow.ln_tau_rate() + frame.ln_flow_per_unit).exp();
+    if frame != TimeFrame::FLOW && !(tau_rate.is_finite() && tau_rate > 0.0) {
+        return Err(DdlnError::invalid(
+            "time_unit",
+            format!(
+                "the small-init map's time per accelerated unit, e^{:e}, is not a float: the dual box is degenerate; use time_unit = \"flow\"",
+                flow.ln_tau_rate() + frame.ln_flow_per_unit
+            ),
+        ));
+    }
     let times = settings.output_times();
     let tau_out: Vec<f64> = times.iter().map(|t| t * tau_rate).collect();
     let per_record = layers_len + d * if settings.track_xi { 2 } else { 1 } + 2;
@@ -77,7 +92,7 @@ pub(super) fn small_init_run<M: SmallInitMap, O: Observer>(
             xi.extend(z.iter().enumerate().map(|(i, &zi)| flow.xi(i, zi)));
         }
     };
-    let mut shown = FlowTimeObserver {
+    let mut shown = UnitTimeObserver {
         flow,
         tau_rate,
         layers: vec![0.0; layers_len],

@@ -350,8 +350,8 @@ impl SmallInitMap for GappedFlow {
         self.depth
     }
 
-    fn tau_rate(&self) -> f64 {
-        ((self.depth - 2) as f64 * self.ln_c_ref).exp()
+    fn ln_tau_rate(&self) -> f64 {
+        (self.depth - 2) as f64 * self.ln_c_ref
     }
 
     fn start(&self, i: usize) -> f64 {

@@ -178,8 +178,8 @@ impl SmallInitMap for SignedPowerFlow {
         2.0 * self.p()
     }
 
-    fn tau_rate(&self) -> f64 {
-        self.power as f64 * self.n() * (self.n() * self.ln_beta_ref).exp()
+    fn ln_tau_rate(&self) -> f64 {
+        (self.power as f64 * self.n()).ln() + self.n() * self.ln_beta_ref
     }
 
     fn start(&self, i: usize) -> f64 {

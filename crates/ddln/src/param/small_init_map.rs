@@ -21,8 +21,13 @@ pub trait SmallInitMap {
         self.depth() as f64
     }
 
+    /// `ln` of `tau` per unit of flow time (finite at any scale).
+    fn ln_tau_rate(&self) -> f64;
+
     /// `tau` per unit of flow time (0 when it underflows).
-    fn tau_rate(&self) -> f64;
+    fn tau_rate(&self) -> f64 {
+        self.ln_tau_rate().exp()
+    }
 
     /// The init's `z` of coordinate `i`.
     fn start(&self, i: usize) -> f64;

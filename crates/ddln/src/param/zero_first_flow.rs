@@ -296,8 +296,8 @@ impl SmallInitMap for ZeroFirstFlow {
         self.depth
     }
 
-    fn tau_rate(&self) -> f64 {
-        (-self.power() * self.lambda).exp() / self.edge
+    fn ln_tau_rate(&self) -> f64 {
+        -self.power() * self.lambda - self.edge.ln()
     }
 
     fn start(&self, _i: usize) -> f64 {

@@ -18,8 +18,10 @@ use serde::Serialize;
 use crate::mirror::Entropy;
 use crate::observe::{Control, Observer, StepView};
 use crate::optim::Run;
+use crate::optim::TimeUnit;
 use crate::param::gapped_flow::GappedFlow;
 use crate::param::signed_power_flow::SignedPowerFlow;
+use crate::param::small_init_map::box_of_ln_box;
 use crate::param::two_layer_flow::TwoLayerFlow;
 use crate::param::{Model, TwoLayer};
 use crate::problem::Problem;
@@ -35,20 +37,58 @@ pub const SMALL_INIT_EDGE: f64 = 5.0;
 /// The dual box of a run's init and its time unit.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunBox {
-    /// `(lo_i, hi_i)` per coordinate, in `xi`.
+    /// `(lo_i, hi_i)` per coordinate, in `xi` (infinite where a half-width overflows).
     pub edges: Vec<(f64, f64)>,
-    /// The mean half-width: flow time per unit of accelerated time.
+    /// `(ln(-lo_i), ln hi_i)`, finite at any init scale.
+    pub ln_edges: Vec<(f64, f64)>,
+    /// The mean half-width: flow time per unit of accelerated time (infinite where it
+    /// overflows f64, e.g. `L = 4` below `alpha ~ 1e-154`).
     pub time_scale: f64,
+    /// `ln` of [`RunBox::time_scale`], finite at any init scale.
+    pub ln_time_scale: f64,
     /// Where the box comes from, in words.
     pub source: String,
 }
 
+impl RunBox {
+    /// The box in the units of `unit`: `xi` itself (flow time), or `xi` over
+    /// [`RunBox::time_scale`] (accelerated time, computed from the logarithms).
+    pub fn edges_in(&self, unit: TimeUnit) -> Vec<(f64, f64)> {
+        match unit {
+            TimeUnit::Flow => self.edges.clone(),
+            TimeUnit::Accelerated => self
+                .ln_edges
+                .iter()
+                .map(|&(lo, hi)| {
+                    (
+                        -(lo - self.ln_time_scale).exp(),
+                        (hi - self.ln_time_scale).exp(),
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Per coordinate `(lo_i, hi_i)`, or `(ln(-lo_i), ln hi_i)`.
+type Edges = Vec<(f64, f64)>;
+
+/// A box given by its edges, with `(ln(-lo), ln hi)`.
+fn with_ln(edges: Edges) -> (Option<Edges>, Edges) {
+    let ln = edges
+        .iter()
+        .map(|&(lo, hi)| ((-lo).ln(), hi.ln()))
+        .collect();
+    (Some(edges), ln)
+}
+
 /// The dual box of `model` from `init`, or why the jumps are not reported.
 pub fn run_box(model: Model, init: &[f64], d: usize) -> std::result::Result<RunBox, String> {
-    let (edges, source) = if let Some(form) = TwoLayer::of(model) {
+    // The edges where they are floats, and their logarithms.
+    let ((exact, ln_edges), source) = if let Some(form) = TwoLayer::of(model) {
         let flow = TwoLayerFlow::new(form, init, d);
         (
-            flow.dual_edges(),
+            with_ln(flow.dual_edges()),
             format!(
                 "two layers ({}): theta_i is of order one where xi_i = log(1/alpha_i) / m",
                 form.name()
@@ -57,13 +97,13 @@ pub fn run_box(model: Model, init: &[f64], d: usize) -> std::result::Result<RunB
     } else if let Model::Deep { depth } = model {
         match Entropy::new(init, depth, d) {
             Ok(entropy) => (
-                entropy.dual_box(),
+                with_ln(entropy.dual_box()),
                 format!("the dual box of the mirror map of the depth-{depth} init"),
             ),
             // Gaps below f64: the same box from the z-map, which holds them as logarithms.
             Err(e) => match GappedFlow::new(init, depth, d) {
                 Ok(flow) => (
-                    flow.dual_box(),
+                    (None, flow.ln_dual_box()),
                     format!(
                         "the dual box of the depth-{depth} init's z-map (its gaps are below f64)"
                     ),
@@ -78,7 +118,7 @@ pub fn run_box(model: Model, init: &[f64], d: usize) -> std::result::Result<RunB
     } else if let Model::Signed { power } = model {
         match SignedPowerFlow::new(init, power, d) {
             Ok(flow) => (
-                flow.dual_box(),
+                (None, flow.ln_dual_box()),
                 format!("u^{power} - v^{power}: u or v blows up where xi_i reaches u_i(0)^-{} / {} or -v_i(0)^-{} / {}", power - 2, power * (power - 2), power - 2, power * (power - 2)),
             ),
             Err(e) => return Err(format!("the jumps of u^L - v^L need a positive init: {e}")),
@@ -89,25 +129,44 @@ pub fn run_box(model: Model, init: &[f64], d: usize) -> std::result::Result<RunB
             model.name()
         ));
     };
-    for (i, &(lo, hi)) in edges.iter().enumerate() {
-        let reach = hi.min(-lo);
+    for (i, &(lo, hi)) in ln_edges.iter().enumerate() {
+        let reach = hi.min(lo).exp();
         if reach.is_nan() || reach < SMALL_INIT_EDGE {
             return Err(format!(
                 "the init is not small: the dual box reaches {reach:.3} from the init at coordinate {i} (jumps are reported when every coordinate's box reaches at least {SMALL_INIT_EDGE}, e.g. alpha <= 6.7e-3 for two layers)"
             ));
         }
     }
+    let ln_finite: Vec<f64> = ln_edges
+        .iter()
+        .flat_map(|&(lo, hi)| [hi, lo])
+        .filter(|w| w.is_finite())
+        .collect();
+    if ln_finite.is_empty() {
+        return Err(
+            "no edge of the dual box is finite: the init is zero (no coordinate can move)".into(),
+        );
+    }
+    let edges = exact.unwrap_or_else(|| box_of_ln_box(ln_edges.clone()));
     let finite: Vec<f64> = edges
         .iter()
         .flat_map(|&(lo, hi)| [hi, -lo])
         .filter(|w| w.is_finite())
         .collect();
-    if finite.is_empty() {
-        return Err("no edge of the dual box is a float: the init is zero (no coordinate can move), or alpha^-(L-2) overflows f64 (no flow time reaches a jump; `ddln saddles --simulate-depth` runs in the depth's time)".into());
-    }
-    let time_scale = finite.iter().sum::<f64>() / finite.len() as f64;
+    let (time_scale, ln_time_scale) = if finite.len() == ln_finite.len() {
+        let mean = finite.iter().sum::<f64>() / finite.len() as f64;
+        (mean, mean.ln())
+    } else {
+        // The mean of half-widths beyond f64, from their logarithms.
+        let top = ln_finite.iter().fold(f64::NEG_INFINITY, |m, &w| m.max(w));
+        let sum: f64 = ln_finite.iter().map(|w| (w - top).exp()).sum();
+        let ln_mean = top + (sum / ln_finite.len() as f64).ln();
+        (ln_mean.exp(), ln_mean)
+    };
     Ok(RunBox {
         edges,
+        ln_edges,
+        ln_time_scale,
         time_scale,
         source,
     })
@@ -116,7 +175,7 @@ pub fn run_box(model: Model, init: &[f64], d: usize) -> std::result::Result<RunB
 /// One jump of a run: the algorithm's prediction next to what the run did.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunJump {
-    /// The algorithm's jump time, in flow time.
+    /// The algorithm's jump time, in the run's time unit.
     pub time: f64,
     /// The same in accelerated time (`time / time_scale`).
     pub time_accelerated: f64,
@@ -153,8 +212,12 @@ pub struct RunJump {
 /// The jumps of a run.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunJumps {
-    /// Flow time per unit of `time_accelerated`.
+    /// The unit of `time`, `simulated_time` and `simulated_bracket`: the run's.
+    pub time_unit: TimeUnit,
+    /// Flow time per unit of `time_accelerated` (`null` in JSON where it overflows f64).
     pub time_scale: f64,
+    /// `ln` of `time_scale`, finite at any init scale.
+    pub ln_time_scale: f64,
     /// Where the box comes from.
     pub box_source: String,
     /// The loss before the first jump.
@@ -171,6 +234,8 @@ pub struct RunJumps {
 /// [`JumpWatch::finish`] after).
 pub struct JumpWatch {
     model: Model,
+    /// The unit of the run's times (and of the algorithm's, in the box of that unit).
+    unit: TimeUnit,
     run_box: RunBox,
     saddles: Saddles,
     /// For each jump, the index of its level (jumps to a plateau of zero loss have none).
@@ -185,23 +250,34 @@ pub struct JumpWatch {
 }
 
 impl JumpWatch {
-    /// The watch for a flow of `model` from `init` on `problem` to time `t_end` (the
-    /// jumps after it are not computed), or why there is none (another loss or model, an
-    /// init that is not small, no saddles).
+    /// The watch for a flow of `model` from `init` on `problem` to time `t_end` in
+    /// `unit` (the jumps after it are not computed), or why there is none (another loss
+    /// or model, an init that is not small, no saddles, a flow time beyond f64).
     pub fn new(
         problem: &Problem,
         model: Model,
         init: &[f64],
         t_end: f64,
+        unit: TimeUnit,
     ) -> std::result::Result<Self, String> {
         if problem.loss() != crate::loss::Loss::Square {
             return Err("the saddle-to-saddle limit is derived for the squared loss".into());
         }
         let d = problem.dim();
         let run_box = run_box(model, init, d)?;
-        let saddles =
-            saddle_to_saddle_in_box(problem, &run_box.edges, t_end, &SaddleSettings::default())
-                .map_err(|e| e.to_string())?;
+        if unit == TimeUnit::Flow && !run_box.time_scale.is_finite() {
+            return Err(format!(
+                "one accelerated time unit is e^{:.6e} of flow time, beyond f64: no flow time reaches a jump; run with time_unit = \"accelerated\"",
+                run_box.ln_time_scale
+            ));
+        }
+        let saddles = saddle_to_saddle_in_box(
+            problem,
+            &run_box.edges_in(unit),
+            t_end,
+            &SaddleSettings::default(),
+        )
+        .map_err(|e| e.to_string())?;
         let levels = plateau_levels(&saddles);
         let floor = 1e-20 * saddles.initial_loss;
         let mut next = 0;
@@ -219,6 +295,7 @@ impl JumpWatch {
         let midpoints: Vec<f64> = times.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
         Ok(JumpWatch {
             model,
+            unit,
             samples: vec![None; midpoints.len()],
             previous: None,
             midpoints,
@@ -232,7 +309,11 @@ impl JumpWatch {
 
     /// The jumps, with what `run` (the run this watch saw) did.
     pub fn finish(self, run: &Run) -> RunJumps {
-        let scale = self.run_box.time_scale;
+        // The run's time per accelerated unit.
+        let scale = match self.unit {
+            TimeUnit::Flow => self.run_box.time_scale,
+            TimeUnit::Accelerated => 1.0,
+        };
         let relative = |a: &[f64], b: &[f64]| {
             let top = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
             let diff = a
@@ -285,7 +366,9 @@ impl JumpWatch {
             .filter_map(|j| j.time_error)
             .fold(0.0, f64::max);
         RunJumps {
-            time_scale: scale,
+            time_unit: self.unit,
+            time_scale: self.run_box.time_scale,
+            ln_time_scale: self.run_box.ln_time_scale,
             box_source: self.run_box.source,
             initial_loss: self.saddles.initial_loss,
             status: self.saddles.status,
